@@ -1,1 +1,3 @@
-var b = WebApplication.CreateBuilder(args); b.Build().Run();
+using AccountFunctions.Functions;
+
+AccountFunctionsApp.Build(args).Run();

@@ -1,0 +1,435 @@
+// Account Functions: everything the app needs in one resource group.
+//
+//   Flex Consumption (FC1) plan + Function App (runtime "custom" 1.0: the host starts the
+//   self-contained AccountFunctions executable named in host.json), a StorageV2 account
+//   (tables, the email-outbox queue, the deployment package container), Log Analytics +
+//   Application Insights, and a Key Vault in RBAC mode for the app's secrets.
+//
+// Deploy with scripts/deploy.sh (see docs/deploy.md); compile and lint with scripts/bicep.sh.
+//
+// ---------------------------------------------------------------------------------------
+// Storage access: why AzureWebJobsStorage is a connection string (from Key Vault)
+// ---------------------------------------------------------------------------------------
+// The application code reads the `AzureWebJobsStorage` setting as a *connection string*
+// (Azure.Data.Tables / Azure.Storage.Queues), and the Functions host reads the same setting
+// for the SendEmail queue trigger, timer leases and function keys. Both must agree, so this
+// template uses ONE approach: `AzureWebJobsStorage` is a Key Vault reference to the secret
+// `StorageConnectionString`, which this template writes from the account's key. The host and
+// the app then resolve the same value. `AzureWebJobsStorage__accountName` (identity-based
+// host connection) is deliberately NOT set: when `AzureWebJobsStorage` holds a value the
+// host uses it and ignores the `__` sub-settings, so setting both would only mislead.
+// Consequence: the storage account must allow shared-key access (allowSharedKeyAccess).
+//
+// The system-assigned identity still gets Storage Blob Data Owner (required: Flex
+// Consumption reads the deployment package with it, see functionAppConfig.deployment),
+// Storage Queue Data Contributor and Storage Table Data Contributor. The last two are not
+// needed while the connection string is used; they are there so that moving the app to an
+// identity-based connection (app code using `AzureWebJobsStorage__accountName` with a
+// managed-identity credential) is a settings change, after which allowSharedKeyAccess can be
+// set to false and the StorageConnectionString secret deleted.
+// ---------------------------------------------------------------------------------------
+
+targetScope = 'resourceGroup'
+
+@description('Azure region for every resource. It must be one that offers Flex Consumption (az functionapp list-flexconsumption-locations).')
+param location string = resourceGroup().location
+
+@description('Function App name: globally unique, it becomes <name>.azurewebsites.net.')
+@minLength(2)
+@maxLength(60)
+param functionAppName string = 'func-accounts-${uniqueString(resourceGroup().id)}'
+
+@description('Storage account name: globally unique, 3-24 lowercase letters and digits.')
+@minLength(3)
+@maxLength(24)
+param storageAccountName string = 'st${uniqueString(resourceGroup().id)}'
+
+@description('Key Vault name: globally unique, 3-24 letters, digits and hyphens.')
+@minLength(3)
+@maxLength(24)
+param keyVaultName string = 'kv-${uniqueString(resourceGroup().id)}'
+
+@description('Upper bound of instances Flex Consumption may scale out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Sender address of every email (Email__From). It must be a verified sender in SendGrid.')
+@minLength(3)
+param emailFrom string
+
+@description('Base of every link put in an email (Accounts__PublicBaseUrl). Empty: https://<the app default host name>.')
+param publicBaseUrl string = ''
+
+@description('New accounts need an admin approval after email confirmation (Accounts__RequireAdminApproval).')
+param requireAdminApproval bool = false
+
+@description('Signup needs an invite code (Accounts__InviteOnly).')
+param inviteOnly bool = false
+
+@description('Comma-separated emails that become admins when verified (Accounts__BootstrapAdmins).')
+param bootstrapAdmins string = ''
+
+@description('SendGrid API key. Empty: the Key Vault secret SendGridApiKey is left as it is (not created, not overwritten).')
+@secure()
+param sendGridApiKey string = ''
+
+@description('PEM of an EC P-256 private key that signs access tokens. Empty: the Key Vault secret JwtSigningKey is left as it is.')
+@secure()
+param jwtSigningKey string = ''
+
+@description('Base64 of 32 random bytes (Security__TokenKey). Empty: the Key Vault secret TokenKey is left as it is.')
+@secure()
+param tokenKey string = ''
+
+@description('Optional object id of a user or group that may read and set the Key Vault secrets later (Key Vault Secrets Officer). Empty: nobody gets that role from this template.')
+param vaultAdminPrincipalId string = ''
+
+@description('Principal type of vaultAdminPrincipalId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param vaultAdminPrincipalType string = 'User'
+
+@description('Days Log Analytics keeps the app logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+@description('Tags put on every resource.')
+param tags object = {}
+
+// Built-in role definition ids.
+var roleStorageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var roleStorageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var roleStorageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+var roleKeyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+var roleKeyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+
+var suffix = uniqueString(resourceGroup().id)
+var deploymentContainerName = 'app-package'
+var emailOutboxQueueName = 'email-outbox'
+
+// Secret names in the vault, and the app settings that reference them.
+var secretStorageConnectionString = 'StorageConnectionString'
+var secretSendGridApiKey = 'SendGridApiKey'
+var secretJwtSigningKey = 'JwtSigningKey'
+var secretTokenKey = 'TokenKey'
+
+// ---------------------------------------------------------------------------------------
+// Monitoring
+// ---------------------------------------------------------------------------------------
+
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-accounts-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: logRetentionDays
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-accounts-${suffix}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logAnalytics.id
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Storage
+// ---------------------------------------------------------------------------------------
+
+resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+  name: storageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    // Needed by the connection string in AzureWebJobsStorage (see the top of this file).
+    allowSharedKeyAccess: true
+    // The portal and tools use Entra ID, not the key, by default.
+    defaultToOAuthAuthentication: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// Flex Consumption keeps the deployed package here.
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// The SendEmail function's trigger queue (the host creates email-outbox-poison itself).
+resource emailOutboxQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = {
+  parent: queueService
+  name: emailOutboxQueueName
+}
+
+// ---------------------------------------------------------------------------------------
+// Key Vault (RBAC mode) and secrets
+// ---------------------------------------------------------------------------------------
+
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: keyVaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+// Written on every deployment from the current account key (rotating the key = redeploy).
+resource storageConnectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: keyVault
+  name: secretStorageConnectionString
+  properties: {
+    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
+    contentType: 'text/plain'
+  }
+}
+
+// The three app secrets are created (or replaced by a new version) only when given, so a
+// later deployment without them keeps what the vault holds.
+resource sendGridSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(sendGridApiKey)) {
+  parent: keyVault
+  name: secretSendGridApiKey
+  properties: {
+    value: sendGridApiKey
+    contentType: 'text/plain'
+  }
+}
+
+resource jwtSigningKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(jwtSigningKey)) {
+  parent: keyVault
+  name: secretJwtSigningKey
+  properties: {
+    value: jwtSigningKey
+    contentType: 'application/x-pem-file'
+  }
+}
+
+resource tokenKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(tokenKey)) {
+  parent: keyVault
+  name: secretTokenKey
+  properties: {
+    value: tokenKey
+    contentType: 'text/plain'
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Flex Consumption plan and Function App
+// ---------------------------------------------------------------------------------------
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-accounts-${suffix}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references are resolved with the system-assigned identity.
+    keyVaultReferenceIdentity: 'SystemAssigned'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: 2048
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        // Custom handler: host.json names the executable (AccountFunctions).
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+  dependsOn: [
+    deploymentContainer
+  ]
+}
+
+// ---------------------------------------------------------------------------------------
+// Role assignments for the app's system-assigned identity
+// ---------------------------------------------------------------------------------------
+
+resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roleStorageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageBlobDataOwner)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource storageQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roleStorageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageQueueDataContributor)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource storageTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roleStorageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageTableDataContributor)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource keyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, functionApp.id, roleKeyVaultSecretsUser)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleKeyVaultSecretsUser)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource keyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(vaultAdminPrincipalId)) {
+  name: guid(keyVault.id, vaultAdminPrincipalId, roleKeyVaultSecretsOfficer)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleKeyVaultSecretsOfficer)
+    principalId: vaultAdminPrincipalId
+    principalType: vaultAdminPrincipalType
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// App settings
+// ---------------------------------------------------------------------------------------
+// A separate resource (not siteConfig.appSettings) so that it can use the app's own default
+// host name, and so that it is applied after the identity may read the vault: the
+// references then resolve on the first start. This resource owns the whole set of app
+// settings: anything set by hand in the portal is replaced on the next deployment.
+// Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION: the
+// runtime comes from functionAppConfig.runtime above.
+
+var appUrl = 'https://${functionApp.properties.defaultHostName}'
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretStorageConnectionString})'
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+
+    Accounts__PublicBaseUrl: empty(publicBaseUrl) ? appUrl : publicBaseUrl
+    Accounts__RequireAdminApproval: requireAdminApproval ? 'true' : 'false'
+    Accounts__InviteOnly: inviteOnly ? 'true' : 'false'
+    Accounts__BootstrapAdmins: bootstrapAdmins
+
+    Email__Transport: 'SendGrid'
+    Email__From: emailFrom
+
+    // Versionless references: a new secret version is picked up without redeploying
+    // (within a day, or at once on restart). A secret that does not exist yet leaves the
+    // setting unresolved (the literal reference text), so all three must be set before use.
+    Email__SendGrid__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretSendGridApiKey})'
+    Jwt__SigningKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretJwtSigningKey})'
+    Security__TokenKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretTokenKey})'
+  }
+  dependsOn: [
+    keyVaultSecretsUser
+    storageBlobOwner
+    storageQueueContributor
+    storageTableContributor
+    storageConnectionSecret
+    sendGridSecret
+    jwtSigningKeySecret
+    tokenKeySecret
+    emailOutboxQueue
+  ]
+}
+
+// ---------------------------------------------------------------------------------------
+// Outputs
+// ---------------------------------------------------------------------------------------
+
+@description('The app URL (https://<default host name>).')
+output appUrl string = appUrl
+
+@description('Name of the Function App.')
+output functionAppName string = functionApp.name
+
+@description('Name of the storage account.')
+output storageAccountName string = storage.name
+
+@description('Name of the Key Vault holding the app secrets.')
+output keyVaultName string = keyVault.name

@@ -1,0 +1,69 @@
+using Azure;
+using Azure.Data.Tables;
+using System.Runtime.Serialization;
+
+namespace AccountFunctions.Core;
+
+public static class AccountStatus
+{
+    public const string Unverified = "unverified";
+    public const string PendingApproval = "pending_approval";
+    public const string Active = "active";
+    public const string Locked = "locked";
+    public const string Rejected = "rejected";
+}
+
+public static class Roles
+{
+    public const string User = "user";
+    public const string Admin = "admin";
+}
+
+/// <summary>
+/// An account row: table <c>accounts</c>, PartitionKey = account id, RowKey = "account".
+/// Sessions and outbox rows share the partition so they can change in one transaction.
+/// </summary>
+public sealed class Account : ITableEntity
+{
+    public const string Row = "account";
+
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = Row;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    [IgnoreDataMember] public string Id => PartitionKey;
+
+    /// <summary>The address as entered; <see cref="EmailVerified"/> says whether this account owns it.</summary>
+    public string? Email { get; set; }
+    public bool EmailVerified { get; set; }
+    /// <summary>A new address waiting for confirmation (email change).</summary>
+    public string? PendingEmail { get; set; }
+    public string? AccountNumber { get; set; }
+    public string Status { get; set; } = AccountStatus.Unverified;
+    public string Role { get; set; } = Roles.User;
+    public string? FirstName { get; set; }
+    public string? LastName { get; set; }
+    /// <summary>The note left for the admin at signup.</summary>
+    public string? Comment { get; set; }
+    /// <summary>Self-describing hash (see PasswordHasher); null for passwordless accounts.</summary>
+    public string? PasswordHash { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? LastLoginAt { get; set; }
+    /// <summary>When an unconfirmed email locks the account (signup or email change).</summary>
+    public DateTimeOffset? ConfirmationDeadline { get; set; }
+    /// <summary>Id of the verification link/code pair in force; older ones are superseded.</summary>
+    public string? VerificationGrant { get; set; }
+    public bool MfaEnabled { get; set; }
+    public string? AvatarUrl { get; set; }
+    public string? Bio { get; set; }
+    public string? Location { get; set; }
+    public string? PreferencesJson { get; set; }
+    public string? LockReason { get; set; }
+
+    public static Account New(string id, DateTimeOffset now) =>
+        new() { PartitionKey = id, CreatedAt = now, UpdatedAt = now };
+
+    public static string NewId() => Guid.CreateVersion7().ToString("N");
+}

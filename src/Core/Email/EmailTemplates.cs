@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json;
+
+namespace AccountFunctions.Core.Email;
+
+public sealed record RenderedEmail(string Subject, string Text, string Html);
+
+/// <summary>What an email needs at send time: its fields, the link (if any) and the code (if any).</summary>
+public sealed record EmailModel(IReadOnlyDictionary<string, string> Fields, string? Link, string? Code)
+{
+    public string this[string key] => Fields.TryGetValue(key, out var v) ? v : "";
+}
+
+/// <summary>
+/// The emails this system sends, as text and HTML. Every value is HTML-encoded in the HTML
+/// part; links are always built from Accounts__PublicBaseUrl, never from a request.
+/// </summary>
+public static class EmailTemplates
+{
+    public const string VerifyEmail = "verify_email";
+    public const string AlreadyRegistered = "already_registered";
+    public const string LockedUnconfirmed = "locked_unconfirmed";
+
+    /// <summary>Which page of /account/ a template's link opens.</summary>
+    public static string? PageFor(string template) => template switch
+    {
+        VerifyEmail => "verify",
+        _ => null,
+    };
+
+    public static RenderedEmail Render(string template, EmailModel m) => template switch
+    {
+        VerifyEmail => Compose(
+            "Confirm your email address",
+            $"Hello{Name(m)},",
+            ["Please confirm your email address to finish creating your account."],
+            m.Link, "Confirm my email address", m.Code,
+            "If you did not sign up, ignore this email; the account will not be activated."),
+        AlreadyRegistered => Compose(
+            "Someone tried to sign up with your email address",
+            $"Hello{Name(m)},",
+            ["Someone (perhaps you) tried to create a new account with this email address, which already has an account.",
+             "You can sign in with your existing account, or reset your password if you forgot it."],
+            null, null, null,
+            "If this wasn't you, no action is needed: no new account was created."),
+        LockedUnconfirmed => Compose(
+            "Your account has been locked",
+            $"Hello{Name(m)},",
+            ["Your email address was not confirmed in time, so your account has been locked.",
+             "Only an administrator can unlock it; when they do, you will receive a new confirmation link."],
+            null, null, null,
+            "If you did not create this account, no action is needed."),
+        _ => throw new InvalidOperationException($"Unknown email template '{template}'."),
+    };
+
+    public static string ModelJson(IReadOnlyDictionary<string, string> fields) => JsonSerializer.Serialize(fields);
+
+    public static IReadOnlyDictionary<string, string> ParseModel(string json) =>
+        JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+
+    private static string Name(EmailModel m) => m["firstName"] is { Length: > 0 } n ? " " + n : "";
+
+    private static RenderedEmail Compose(string subject, string greeting, string[] paragraphs,
+        string? link, string? linkText, string? code, string footer)
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(greeting).AppendLine();
+        foreach (var p in paragraphs) text.AppendLine(p).AppendLine();
+        if (link is not null) text.AppendLine($"{linkText}: {link}").AppendLine();
+        if (code is not null) text.AppendLine($"Or enter this code: {code}").AppendLine();
+        text.AppendLine(footer);
+
+        var e = (string s) => WebUtility.HtmlEncode(s);
+        var html = new System.Text.StringBuilder();
+        html.Append("<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">");
+        html.Append($"<p>{e(greeting)}</p>");
+        foreach (var p in paragraphs) html.Append($"<p>{e(p)}</p>");
+        if (link is not null) html.Append($"<p><a href=\"{e(link)}\">{e(linkText!)}</a></p>");
+        if (code is not null) html.Append($"<p>Or enter this code: <strong style=\"font-size:1.4em;letter-spacing:.2em\">{e(code)}</strong></p>");
+        html.Append($"<p style=\"color:#555\">{e(footer)}</p></body></html>");
+        return new RenderedEmail(subject, text.ToString(), html.ToString());
+    }
+}

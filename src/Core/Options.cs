@@ -1,0 +1,77 @@
+namespace AccountFunctions.Core;
+
+public sealed class AccountsOptions
+{
+    public string PublicBaseUrl { get; set; } = "http://localhost:7071";
+    public bool RequireAdminApproval { get; set; }
+    public bool InviteOnly { get; set; }
+    public string BootstrapAdmins { get; set; } = "";
+    public TimeSpan VerificationTokenLifetime { get; set; } = TimeSpan.FromDays(1);
+    public TimeSpan EmailConfirmationDeadline { get; set; } = TimeSpan.FromDays(3);
+    public TimeSpan PasswordResetTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
+    public TimeSpan MagicLinkLifetime { get; set; } = TimeSpan.FromMinutes(10);
+    public string AllowedReturnUrls { get; set; } = "";
+
+    public string BaseUrl => PublicBaseUrl.TrimEnd('/');
+
+    public bool IsBootstrapAdmin(string normalizedEmail) =>
+        BootstrapAdmins.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Any(e => EmailAddress.Normalize(e) == normalizedEmail);
+}
+
+public sealed class JwtOptions
+{
+    public string? Issuer { get; set; }
+    public string? Audience { get; set; }
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+    public string? SigningKey { get; set; }
+}
+
+public sealed class SessionsOptions
+{
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(1);
+    public TimeSpan RememberMeLifetime { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan ReuseGrace { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class SecurityOptions
+{
+    /// <summary>Base64 of 32 random bytes; HMAC key for derived link tokens, codes and refresh tokens.</summary>
+    public string? TokenKey { get; set; }
+    /// <summary>Argon2id parameters (OWASP: m=19 MiB, t=2, p=1 as the floor).</summary>
+    public int HashMemoryKiB { get; set; } = 19 * 1024;
+    public int HashIterations { get; set; } = 2;
+    /// <summary>Resends allowed per address per window.</summary>
+    public int ResendLimit { get; set; } = 3;
+    public TimeSpan ResendWindow { get; set; } = TimeSpan.FromMinutes(15);
+}
+
+public sealed class StorageOptions
+{
+    /// <summary>Prefix for every table and queue name (tests isolate with it; empty in production).</summary>
+    public string Prefix { get; set; } = "";
+}
+
+public sealed class EmailOptions
+{
+    public string Transport { get; set; } = "Smtp";
+    public string From { get; set; } = "no-reply@localhost";
+    public string FromName { get; set; } = "Account Functions";
+    public SendGridOptions SendGrid { get; set; } = new();
+    public SmtpOptions Smtp { get; set; } = new();
+}
+
+public sealed class SendGridOptions
+{
+    public string? ApiKey { get; set; }
+    public string? Host { get; set; }
+}
+
+public sealed class SmtpOptions
+{
+    public string Host { get; set; } = "localhost";
+    public int Port { get; set; } = 1025;
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public string Security { get; set; } = "None";
+}

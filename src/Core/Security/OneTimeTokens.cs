@@ -1,0 +1,168 @@
+using System.Security.Cryptography;
+using System.Text;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AccountFunctions.Core.Security;
+
+public static class TokenPurpose
+{
+    public const string Verify = "verify";
+    public const string Magic = "magic";
+    public const string Reset = "reset";
+    public const string Revert = "revert";
+}
+
+/// <summary>One link token and its 6-digit code, issued together.</summary>
+public sealed record Grant(string TokenId, string CodeNonce);
+
+/// <summary>
+/// Single-use link tokens (<c>{id}.{secret}</c>) and 6-digit codes. Redemption reads the row,
+/// checks it in constant time, then consumes it with a conditional delete on its ETag before
+/// the caller's side effect, so of any number of racers exactly one wins.
+/// </summary>
+public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimeProvider time)
+{
+    public const int CodeAttempts = 5;
+
+    public static string CodePartition(string purpose, string subject) => $"code-{purpose}-{subject}";
+
+    /// <summary>Writes a link row and (re)places the account's code for this purpose and subject.</summary>
+    public async Task<Grant> IssueAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var now = time.GetUtcNow();
+        var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+        var secret = await SecretAsync(tokenId);
+        var link = new LinkTokenRow
+        {
+            PartitionKey = tokenId,
+            Purpose = purpose,
+            AccountId = accountId,
+            Subject = subject,
+            SecretHash = Convert.ToBase64String(SHA256.HashData(secret)),
+            ExpiresAt = now + lifetime,
+            CreatedAt = now,
+        };
+        var code = new CodeRow
+        {
+            PartitionKey = CodePartition(purpose, subject),
+            RowKey = accountId,
+            Nonce = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
+            AttemptsLeft = CodeAttempts,
+            ExpiresAt = now + lifetime,
+            Grant = tokenId,
+        };
+        await storage.Tokens.AddEntityAsync(link, ct);
+        // Replacing the code row is what makes an earlier code dead.
+        await storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct);
+        return new Grant(tokenId, code.Nonce);
+    }
+
+    /// <summary>The token string that goes into an email link.</summary>
+    public async Task<string> MaterializeAsync(string tokenId) =>
+        tokenId + "." + Base64UrlEncoder.Encode(await SecretAsync(tokenId));
+
+    public Task<string> CodeAsync(string nonce) => keys.CodeAsync(nonce);
+
+    /// <summary>Consumes a link token of the given purpose, or answers invalid_token.</summary>
+    public async Task<Result<LinkTokenRow>> RedeemLinkAsync(string purpose, string? token, CancellationToken ct = default)
+    {
+        if (!TryParse(token, out var tokenId, out var secret)) return Errors.InvalidToken;
+        await storage.ReadyAsync();
+        var row = await storage.Tokens.GetOrNullAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
+        if (row is null || row.Purpose != purpose) return Errors.InvalidToken;
+        var presented = SHA256.HashData(secret);
+        if (!CryptographicOperations.FixedTimeEquals(presented, Convert.FromBase64String(row.SecretHash))) return Errors.InvalidToken;
+        if (time.GetUtcNow() >= row.ExpiresAt) return Errors.InvalidToken;
+        if (!await storage.Tokens.TryDeleteAsync(row, ct)) return Errors.InvalidToken;
+        // The code sent with this link dies with it (only if it still belongs to the same grant).
+        var code = await storage.Tokens.GetOrNullAsync<CodeRow>(CodePartition(purpose, row.Subject), row.AccountId, ct);
+        if (code is not null && code.Grant == tokenId) await storage.Tokens.TryDeleteAsync(code, ct);
+        return row;
+    }
+
+    /// <summary>
+    /// Consumes the code matching (purpose, subject, code). A wrong code costs every live code of
+    /// that subject one try; at zero a code is dead.
+    /// </summary>
+    public async Task<Result<CodeRow>> RedeemCodeAsync(string purpose, string subject, string? code, CancellationToken ct = default)
+    {
+        if (code is null || code.Length != 6 || !code.All(char.IsAsciiDigit)) return Errors.InvalidToken;
+        await storage.ReadyAsync();
+        var partition = CodePartition(purpose, subject);
+        var rows = new List<CodeRow>();
+        await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition, maxPerPage: 20, cancellationToken: ct))
+        {
+            rows.Add(r);
+            if (rows.Count == 20) break;
+        }
+        var presented = Encoding.ASCII.GetBytes(code);
+        foreach (var candidate in rows)
+        {
+            var row = candidate;
+            // Retry on ETag conflicts: a concurrent wrong guess changes the ETag without killing the code.
+            for (var attempt = 0; attempt < 10 && row is not null; attempt++)
+            {
+                if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) break;
+                var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
+                if (!CryptographicOperations.FixedTimeEquals(presented, expected)) break;
+                if (await storage.Tokens.TryDeleteAsync(row, ct))
+                {
+                    await storage.Tokens.DeleteIfExistsAsync(row.Grant, LinkTokenRow.Row, ct);
+                    return row;
+                }
+                var nonce = row.Nonce;
+                row = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+                if (row is not null && row.Nonce != nonce) row = null;
+            }
+        }
+        foreach (var candidate in rows) await SpendAttemptAsync(candidate, ct);
+        return Errors.InvalidToken;
+    }
+
+    private async Task SpendAttemptAsync(CodeRow row, CancellationToken ct)
+    {
+        var nonce = row.Nonce;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            if (row.AttemptsLeft <= 1)
+            {
+                if (await storage.Tokens.TryDeleteAsync(row, ct)) return;
+            }
+            else
+            {
+                row.AttemptsLeft--;
+                if (await storage.Tokens.TryReplaceAsync(row, ct)) return;
+            }
+            var fresh = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+            if (fresh is null || fresh.Nonce != nonce) return;
+            row = fresh;
+        }
+        throw new InvalidOperationException("Could not record a wrong code after repeated conflicts.");
+    }
+
+    private Task<byte[]> SecretAsync(string tokenId) => keys.MacAsync("link", tokenId);
+
+    private static bool TryParse(string? token, out string tokenId, out byte[] secret)
+    {
+        tokenId = ""; secret = [];
+        if (token is null || token.Length > 200) return false;
+        var dot = token.IndexOf('.');
+        if (dot != 22 || token.Length != 22 + 1 + 43) return false;
+        tokenId = token[..dot];
+        if (!tokenId.All(IsBase64Url) || !token[(dot + 1)..].All(IsBase64Url)) return false;
+        try
+        {
+            secret = Base64UrlEncoder.DecodeBytes(token[(dot + 1)..]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        return secret.Length == 32;
+    }
+
+    private static bool IsBase64Url(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
+}

@@ -1,0 +1,48 @@
+using Azure;
+using Azure.Data.Tables;
+using AccountFunctions.Core.Storage;
+
+namespace AccountFunctions.Core.Security;
+
+public sealed class LimitRow : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+    public int Count { get; set; }
+    public DateTimeOffset WindowEnd { get; set; }
+}
+
+public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter);
+
+/// <summary>
+/// Fixed-window counters in the <c>limits</c> table, PK <c>{limit}-{subject hash}</c>, RK the
+/// window's start (ticks). Incremented with ETag retries, so every instance shares them.
+/// </summary>
+public sealed class RateLimiter(StorageContext storage, TimeProvider time)
+{
+    public async Task<RateDecision> HitAsync(string limit, string subjectHash, int max, TimeSpan window, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var now = time.GetUtcNow();
+        var start = new DateTimeOffset(now.UtcTicks - now.UtcTicks % window.Ticks, TimeSpan.Zero);
+        var pk = $"{limit}-{subjectHash}";
+        var rk = start.UtcTicks.ToString("D19");
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
+            if (row is null)
+            {
+                if (await storage.Limits.TryAddAsync(new LimitRow { PartitionKey = pk, RowKey = rk, Count = 1, WindowEnd = start + window }, ct))
+                    return new RateDecision(true, TimeSpan.Zero);
+                continue;
+            }
+            if (row.Count >= max) return new RateDecision(false, row.WindowEnd - now);
+            row.Count++;
+            if (await storage.Limits.TryReplaceAsync(row, ct)) return new RateDecision(true, TimeSpan.Zero);
+        }
+        // Heavy contention on one counter: refuse rather than let it through uncounted.
+        return new RateDecision(false, TimeSpan.FromSeconds(1));
+    }
+}

@@ -1,0 +1,65 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using AccountFunctions.Core.Storage;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AccountFunctions.Core.Security;
+
+/// <summary>
+/// The server's secrets: the HMAC key that derives link secrets, codes and refresh tokens, and
+/// the ES256 signing key. Taken from settings (Key Vault references in Azure); when a setting is
+/// absent (development) a key is generated once and kept in the <c>keys</c> table, where the
+/// first instance to insert it wins and every other instance reads the same one.
+/// </summary>
+public sealed class TokenKeys
+{
+    private readonly Lazy<Task<(byte[] Hmac, ECDsaSecurityKey Signing)>> _keys;
+
+    public TokenKeys(StorageContext storage, SecurityOptions security, JwtOptions jwt)
+    {
+        _keys = new(async () =>
+        {
+            var hmac = security.TokenKey is { Length: > 0 } configured
+                ? Convert.FromBase64String(configured)
+                : Convert.FromBase64String(await GetOrCreateAsync(storage, "token-key", () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+            if (hmac.Length < 32) throw new InvalidOperationException("Security__TokenKey must be at least 32 bytes (base64).");
+            var pem = jwt.SigningKey is { Length: > 0 } configuredPem
+                ? configuredPem
+                : await GetOrCreateAsync(storage, "jwt-signing-key", () => ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportECPrivateKeyPem());
+            var ecdsa = ECDsa.Create();
+            ecdsa.ImportFromPem(pem);
+            if (ecdsa.KeySize != 256) throw new InvalidOperationException("Jwt__SigningKey must be an EC P-256 private key.");
+            var parameters = ecdsa.ExportParameters(false);
+            var kid = Base64UrlEncoder.Encode(SHA256.HashData([.. parameters.Q.X!, .. parameters.Q.Y!]).AsSpan(0, 12).ToArray());
+            return (hmac, new ECDsaSecurityKey(ecdsa) { KeyId = kid });
+        });
+    }
+
+    public async Task<ECDsaSecurityKey> SigningKeyAsync() => (await _keys.Value).Signing;
+
+    /// <summary>HMAC-SHA256(token key, purpose label || input).</summary>
+    public async Task<byte[]> MacAsync(string label, string input)
+    {
+        var key = (await _keys.Value).Hmac;
+        return HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(label + ":" + input));
+    }
+
+    /// <summary>The 6-digit code for a code nonce.</summary>
+    public async Task<string> CodeAsync(string nonce)
+    {
+        var mac = await MacAsync("code", nonce);
+        var n = BinaryPrimitives.ReadUInt64BigEndian(mac) % 1_000_000UL;
+        return n.ToString("D6");
+    }
+
+    private static async Task<string> GetOrCreateAsync(StorageContext storage, string name, Func<string> create)
+    {
+        await storage.ReadyAsync();
+        var existing = await storage.Keys.GetOrNullAsync<KeyRow>("key", name);
+        if (existing is not null) return existing.Value;
+        var row = new KeyRow { RowKey = name, Value = create() };
+        if (await storage.Keys.TryAddAsync(row)) return row.Value;
+        return (await storage.Keys.GetOrNullAsync<KeyRow>("key", name))!.Value;
+    }
+}

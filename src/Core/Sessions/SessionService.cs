@@ -1,0 +1,142 @@
+using System.Security.Cryptography;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AccountFunctions.Core.Sessions;
+
+public sealed record ClientInfo(string? UserAgent, string? IpAddress);
+
+/// <summary>An authenticated caller: the token's claims, its session row still alive.</summary>
+public sealed record Caller(string AccountId, string SessionId, string Role);
+
+/// <summary>
+/// Sessions and refresh tokens. A refresh token is <c>{account}.{session}.{generation}.{mac}</c>
+/// with mac = HMAC(token key, session | generation | per-session salt): the server stores the
+/// generation, never the token. Rotation bumps the generation with an ETag write, so of two
+/// racers one rotates and the other, within the reuse grace, recomputes the same successor.
+/// A generation older than that is reuse: the session ends.
+/// </summary>
+public sealed class SessionService(StorageContext storage, TokenKeys keys, AccessTokens accessTokens,
+    SessionsOptions options, TimeProvider time)
+{
+    public SessionRow New(string accountId, bool rememberMe, ClientInfo client)
+    {
+        var now = time.GetUtcNow();
+        return new SessionRow
+        {
+            PartitionKey = accountId,
+            RowKey = SessionRow.Prefix + Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
+            Salt = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
+            Generation = 0,
+            CreatedAt = now,
+            LastUsedAt = now,
+            ExpiresAt = now + (rememberMe ? options.RememberMeLifetime : options.RefreshTokenLifetime),
+            RememberMe = rememberMe,
+            UserAgent = Truncate(client.UserAgent, 256),
+            IpAddress = Truncate(client.IpAddress, 64),
+        };
+    }
+
+    public static TableTransactionAction Add(SessionRow row) => new(TableTransactionActionType.Add, row);
+
+    /// <summary>The Session object for a session row at its current generation.</summary>
+    public async Task<SessionView> ViewAsync(Account account, SessionRow session)
+    {
+        var access = await accessTokens.IssueAsync(account.Id, session.SessionId, account.Role);
+        var refresh = await RefreshTokenAsync(session, session.Generation);
+        var refreshLeft = (int)Math.Max(0, (session.ExpiresAt - time.GetUtcNow()).TotalSeconds);
+        return new SessionView(access, "Bearer", (int)accessTokens.Lifetime.TotalSeconds, refresh, refreshLeft, AccountView.From(account));
+    }
+
+    /// <summary>The caller behind a bearer token, if its session is still alive (one point read).</summary>
+    public async Task<Caller?> AuthenticateAsync(string? bearer, CancellationToken ct = default)
+    {
+        var claims = await accessTokens.ValidateAsync(bearer);
+        if (claims is null) return null;
+        await storage.ReadyAsync();
+        var session = await storage.Accounts.GetOrNullAsync<SessionRow>(claims.AccountId, SessionRow.Prefix + claims.SessionId, ct);
+        if (session is null || time.GetUtcNow() >= session.ExpiresAt) return null;
+        return new Caller(claims.AccountId, claims.SessionId, claims.Role);
+    }
+
+    public async Task<Result<SessionView>> RefreshAsync(string? token, CancellationToken ct = default)
+    {
+        if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
+        await storage.ReadyAsync();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var session = await storage.Accounts.GetOrNullAsync<SessionRow>(accountId, SessionRow.Prefix + sessionId, ct);
+            if (session is null) return Errors.InvalidToken;
+            var expected = await MacAsync(session, generation);
+            if (!CryptographicOperations.FixedTimeEquals(expected, mac)) return Errors.InvalidToken;
+            var now = time.GetUtcNow();
+            if (now >= session.ExpiresAt)
+            {
+                await storage.Accounts.TryDeleteAsync(session, ct);
+                return Errors.InvalidToken;
+            }
+            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (account is null || account.Status != AccountStatus.Active) return Errors.InvalidToken;
+
+            if (generation == session.Generation)
+            {
+                session.Generation++;
+                session.RotatedAt = now;
+                session.LastUsedAt = now;
+                if (await storage.Accounts.TryReplaceAsync(session, ct)) return await ViewAsync(account, session);
+                continue; // a parallel refresh rotated it first: look again (the grace case)
+            }
+            if (generation == session.Generation - 1 && session.RotatedAt is { } rotated && now - rotated <= options.ReuseGrace)
+                return await ViewAsync(account, session);
+            if (generation < session.Generation)
+            {
+                await storage.Accounts.TryDeleteAsync(session, ct);
+                return Errors.TokenReused;
+            }
+            return Errors.InvalidToken;
+        }
+        throw new InvalidOperationException("Refresh kept conflicting.");
+    }
+
+    /// <summary>Ends the session a refresh token belongs to; unknown tokens are ignored.</summary>
+    public async Task LogoutAsync(string? token, CancellationToken ct = default)
+    {
+        if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return;
+        await storage.ReadyAsync();
+        var session = await storage.Accounts.GetOrNullAsync<SessionRow>(accountId, SessionRow.Prefix + sessionId, ct);
+        if (session is null) return;
+        if (!CryptographicOperations.FixedTimeEquals(await MacAsync(session, generation), mac)) return;
+        await storage.Accounts.DeleteIfExistsAsync(session.PartitionKey, session.RowKey, ct);
+    }
+
+    private async Task<string> RefreshTokenAsync(SessionRow session, int generation) =>
+        $"{session.AccountId}.{session.SessionId}.{generation}.{Base64UrlEncoder.Encode(await MacAsync(session, generation))}";
+
+    private Task<byte[]> MacAsync(SessionRow session, int generation) =>
+        keys.MacAsync("refresh", $"{session.AccountId}|{session.SessionId}|{generation}|{session.Salt}");
+
+    private static bool TryParse(string? token, out string accountId, out string sessionId, out int generation, out byte[] mac)
+    {
+        accountId = sessionId = ""; generation = 0; mac = [];
+        if (token is null || token.Length > 200) return false;
+        var parts = token.Split('.');
+        if (parts.Length != 4 || parts[0].Length != 32 || !parts[0].All(char.IsAsciiHexDigitLower)) return false;
+        if (parts[1].Length != 22 || !parts[1].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
+        if (!int.TryParse(parts[2], System.Globalization.NumberStyles.None, null, out generation)) return false;
+        try
+        {
+            mac = Base64UrlEncoder.DecodeBytes(parts[3]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        accountId = parts[0];
+        sessionId = parts[1];
+        return mac.Length == 32;
+    }
+
+    private static string? Truncate(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+}

@@ -1,0 +1,41 @@
+using Azure.Data.Tables;
+
+namespace AccountFunctions.Core.Storage;
+
+/// <summary>Owner and claim rows of the <c>identifiers</c> table (see IdentifierRow).</summary>
+public sealed class IdentifierIndex(StorageContext storage)
+{
+    public const string OwnerRow = "owner";
+    private TableClient Table => storage.Identifiers;
+
+    public static string EmailOwnerKey(string emailHash) => "email-" + emailHash;
+    public static string EmailClaimKey(string emailHash) => "claim-" + emailHash;
+
+    public Task<IdentifierRow?> GetEmailOwnerAsync(string emailHash, CancellationToken ct = default) =>
+        Table.GetOrNullAsync<IdentifierRow>(EmailOwnerKey(emailHash), OwnerRow, ct);
+
+    public Task<bool> TryAddEmailOwnerAsync(string emailHash, string accountId, DateTimeOffset now, CancellationToken ct = default) =>
+        Table.TryAddAsync(new IdentifierRow { PartitionKey = EmailOwnerKey(emailHash), RowKey = OwnerRow, AccountId = accountId, CreatedAt = now }, ct);
+
+    public Task<bool> TryRemoveAsync(IdentifierRow row, CancellationToken ct = default) => Table.TryDeleteAsync(row, ct);
+
+    public Task AddClaimAsync(string emailHash, string accountId, DateTimeOffset now, CancellationToken ct = default) =>
+        Table.UpsertEntityAsync(new IdentifierRow { PartitionKey = EmailClaimKey(emailHash), RowKey = accountId, AccountId = accountId, CreatedAt = now },
+            TableUpdateMode.Replace, ct);
+
+    public Task RemoveClaimAsync(string emailHash, string accountId, CancellationToken ct = default) =>
+        Table.DeleteIfExistsAsync(EmailClaimKey(emailHash), accountId, ct);
+
+    /// <summary>The newest unverified claims on an address, newest first.</summary>
+    public async Task<List<IdentifierRow>> ListClaimsAsync(string emailHash, int max, CancellationToken ct = default)
+    {
+        var pk = EmailClaimKey(emailHash);
+        var rows = new List<IdentifierRow>();
+        await foreach (var row in Table.QueryAsync<IdentifierRow>(r => r.PartitionKey == pk, cancellationToken: ct))
+        {
+            rows.Add(row);
+            if (rows.Count >= 100) break; // bounded: claims are pruned when an address is verified
+        }
+        return rows.OrderByDescending(r => r.CreatedAt).Take(max).ToList();
+    }
+}

@@ -1,0 +1,164 @@
+using Azure;
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+
+namespace AccountFunctions.Core.Storage;
+
+/// <summary>
+/// The storage account: tables and queues, named with an optional prefix. Tables and queues are
+/// created on first use (Azurite starts empty; in Azure, infra creates them and this is a no-op).
+/// </summary>
+public sealed class StorageContext
+{
+    public const string OutboxQueueName = "email-outbox";
+
+    private readonly Lazy<Task> _ready;
+
+    public StorageContext(string connectionString, StorageOptions options)
+    {
+        var prefix = options.Prefix.ToLowerInvariant();
+        var tableOptions = new TableClientOptions();
+        ConfigureRetry(tableOptions);
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        ConfigureRetry(queueOptions);
+        var tables = new TableServiceClient(connectionString, tableOptions);
+        var queues = new QueueServiceClient(connectionString, queueOptions);
+
+        Accounts = tables.GetTableClient(prefix + "accounts");
+        Identifiers = tables.GetTableClient(prefix + "identifiers");
+        Tokens = tables.GetTableClient(prefix + "tokens");
+        Keys = tables.GetTableClient(prefix + "keys");
+        Limits = tables.GetTableClient(prefix + "limits");
+        Due = tables.GetTableClient(prefix + "due");
+        Outbox = queues.GetQueueClient(prefix + OutboxQueueName);
+        OutboxPoison = queues.GetQueueClient(prefix + OutboxQueueName + "-poison");
+        _ready = new Lazy<Task>(CreateAsync);
+    }
+
+    public TableClient Accounts { get; }
+    public TableClient Identifiers { get; }
+    public TableClient Tokens { get; }
+    public TableClient Keys { get; }
+    public TableClient Limits { get; }
+    public TableClient Due { get; }
+    public QueueClient Outbox { get; }
+    public QueueClient OutboxPoison { get; }
+
+    public IEnumerable<TableClient> AllTables => [Accounts, Identifiers, Tokens, Keys, Limits, Due];
+
+    /// <summary>Completes once tables and queues exist; retried on the next call if it failed.</summary>
+    public Task ReadyAsync()
+    {
+        var task = _ready.Value;
+        if (task.IsFaulted) throw task.Exception!.InnerException!;
+        return task;
+    }
+
+    private async Task CreateAsync()
+    {
+        await Task.WhenAll(AllTables.Select(t => t.CreateIfNotExistsAsync())
+            .Concat<Task>([Outbox.CreateIfNotExistsAsync(), OutboxPoison.CreateIfNotExistsAsync()]));
+    }
+
+    // A request should fail fast (503) during a storage outage rather than hang on long retries.
+    private static void ConfigureRetry(ClientOptions options)
+    {
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(100);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+    }
+}
+
+/// <summary>Table responses that are outcomes, not failures.</summary>
+public static class TableResults
+{
+    public static bool IsConflict(this RequestFailedException e) => e.Status == 409;
+    public static bool IsPreconditionFailed(this RequestFailedException e) => e.Status == 412;
+    public static bool IsNotFound(this RequestFailedException e) => e.Status == 404;
+
+    public static async Task<T?> GetOrNullAsync<T>(this TableClient table, string pk, string rk, CancellationToken ct = default)
+        where T : class, ITableEntity, new()
+    {
+        var response = await table.GetEntityIfExistsAsync<T>(pk, rk, cancellationToken: ct);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>Inserts; false when the row already exists (the uniqueness primitive).</summary>
+    public static async Task<bool> TryAddAsync(this TableClient table, ITableEntity entity, CancellationToken ct = default)
+    {
+        try
+        {
+            await table.AddEntityAsync(entity, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.IsConflict())
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Replaces the row only if it still has the ETag that was read; sets the new ETag.</summary>
+    public static async Task<bool> TryReplaceAsync(this TableClient table, ITableEntity entity, CancellationToken ct = default)
+    {
+        if (entity.ETag == default) throw new InvalidOperationException("An update needs the ETag it read.");
+        try
+        {
+            var response = await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
+            entity.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException e) when (e.IsPreconditionFailed() || e.IsNotFound())
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Deletes the row only if it still has the ETag that was read: the single-use primitive.</summary>
+    public static async Task<bool> TryDeleteAsync(this TableClient table, ITableEntity entity, CancellationToken ct = default)
+    {
+        if (entity.ETag == default) throw new InvalidOperationException("A conditional delete needs the ETag it read.");
+        try
+        {
+            await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, entity.ETag, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.IsPreconditionFailed() || e.IsNotFound())
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes a row whatever its state (cleanup of rows nobody else writes).</summary>
+    public static async Task DeleteIfExistsAsync(this TableClient table, string pk, string rk, CancellationToken ct = default)
+    {
+        try
+        {
+            await table.DeleteEntityAsync(pk, rk, ETag.All, ct);
+        }
+        catch (RequestFailedException e) when (e.IsNotFound())
+        {
+        }
+    }
+
+    /// <summary>A transaction in one partition; false when a precondition failed (412/409/404).</summary>
+    public static async Task<bool> TrySubmitAsync(this TableClient table, IReadOnlyList<TableTransactionAction> actions, CancellationToken ct = default)
+    {
+        try
+        {
+            var response = await table.SubmitTransactionAsync(actions, ct);
+            for (var i = 0; i < actions.Count; i++)
+            {
+                var etag = response.Value[i].Headers.ETag;
+                if (etag is not null && actions[i].ActionType != TableTransactionActionType.Delete)
+                    actions[i].Entity.ETag = etag.Value;
+            }
+            return true;
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412 or 404)
+        {
+            return false;
+        }
+    }
+}

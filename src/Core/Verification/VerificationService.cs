@@ -1,0 +1,159 @@
+using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+
+namespace AccountFunctions.Core.Verification;
+
+public sealed record VerifyRequest(string? Token, string? Email, string? Code);
+public sealed record VerifyResult(string Status, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SessionView? Session = null);
+
+/// <summary>
+/// Email verification by link or code. The token is consumed first; then the address's owner
+/// row is inserted (the insert is the lock: first to verify wins); then the account is marked
+/// verified with its ETag. A crash between the two writes leaves an owner row pointing at an
+/// account that is not verified: a later attempt by that account finishes the job, and a
+/// different account takes the row over once it is older than <see cref="StaleOwnerAge"/>.
+/// </summary>
+public sealed class VerificationService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens,
+    Outbox outbox, RateLimiter limiter, AccountsOptions options, SecurityOptions security, TimeProvider time,
+    ILogger<VerificationService> log)
+{
+    public static readonly TimeSpan StaleOwnerAge = TimeSpan.FromMinutes(2);
+    private const int MaxClaimsResent = 3;
+
+    public async Task<Result<VerifyResult>> VerifyAsync(VerifyRequest request, CancellationToken ct = default)
+    {
+        string accountId, grant, subject;
+        if (request.Token is not null)
+        {
+            var link = await tokens.RedeemLinkAsync(TokenPurpose.Verify, request.Token, ct);
+            if (!link.Ok) return link.Error!;
+            (accountId, grant, subject) = (link.Value!.AccountId, link.Value.PartitionKey, link.Value.Subject);
+        }
+        else if (request.Email is not null && request.Code is not null)
+        {
+            if (!EmailAddress.IsValid(request.Email)) return Errors.InvalidToken;
+            subject = EmailAddress.Hash(request.Email);
+            var code = await tokens.RedeemCodeAsync(TokenPurpose.Verify, subject, request.Code, ct);
+            if (!code.Ok) return code.Error!;
+            (accountId, grant) = (code.Value!.AccountId, code.Value.Grant);
+        }
+        else
+        {
+            return Errors.Validation("token", "Send either a token, or an email and a code.");
+        }
+        return await CompleteAsync(accountId, grant, subject, ct);
+    }
+
+    private async Task<Result<VerifyResult>> CompleteAsync(string accountId, string grant, string subject, CancellationToken ct)
+    {
+        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
+        var email = account.PendingEmail ?? account.Email;
+        if (email is null || EmailAddress.Hash(email) != subject) return Errors.InvalidToken;
+
+        if (!await ClaimOwnershipAsync(account.Id, subject, ct))
+        {
+            await DropClaimAsync(account, grant, subject, ct);
+            return Errors.EmailTaken;
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = time.GetUtcNow();
+            var wasSignup = account.Status == AccountStatus.Unverified;
+            account.Email = email;
+            account.PendingEmail = null;
+            account.EmailVerified = true;
+            account.VerificationGrant = null;
+            account.ConfirmationDeadline = null;
+            account.UpdatedAt = now;
+            if (wasSignup)
+            {
+                if (options.IsBootstrapAdmin(EmailAddress.Normalize(email)))
+                {
+                    account.Role = Roles.Admin;
+                    account.Status = AccountStatus.Active;
+                }
+                else
+                {
+                    account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
+                }
+            }
+            if (await storage.Accounts.TryReplaceAsync(account, ct)) break;
+            if (attempt >= 5) throw new InvalidOperationException("Account kept changing during verification.");
+            account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            // Someone else completed this grant (the link and the code of one email, raced).
+            if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
+        }
+        await identifiers.RemoveClaimAsync(subject, account.Id, ct);
+        log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
+        return new VerifyResult(account.Status);
+    }
+
+    /// <summary>True when this account now owns the address (or already did).</summary>
+    private async Task<bool> ClaimOwnershipAsync(string accountId, string subject, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await identifiers.TryAddEmailOwnerAsync(subject, accountId, time.GetUtcNow(), ct)) return true;
+            var row = await identifiers.GetEmailOwnerAsync(subject, ct);
+            if (row is null) continue;
+            if (row.AccountId == accountId) return true;
+            var other = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+            if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return false;
+            // The row's account is gone, or never finished verifying: repair once it is stale.
+            if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return false;
+            await identifiers.TryRemoveAsync(row, ct);
+        }
+        return false;
+    }
+
+    private async Task DropClaimAsync(Account account, string grant, string subject, CancellationToken ct)
+    {
+        await identifiers.RemoveClaimAsync(subject, account.Id, ct);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            if (account.VerificationGrant != grant) return;
+            account.VerificationGrant = null;
+            if (account.PendingEmail is not null) account.PendingEmail = null;
+            account.UpdatedAt = time.GetUtcNow();
+            if (await storage.Accounts.TryReplaceAsync(account, ct)) return;
+            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            if (fresh is null) return;
+            account = fresh;
+        }
+    }
+
+    /// <summary>
+    /// Sends a fresh link and code to the newest unverified claims on the address (earlier
+    /// ones die). Always answers the same; a per-address limit applies silently.
+    /// </summary>
+    public async Task<Result<string>> ResendAsync(string? email, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
+        if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
+        var subject = EmailAddress.Hash(email);
+        var decision = await limiter.HitAsync("resend", subject, security.ResendLimit, security.ResendWindow, ct);
+        if (!decision.Allowed) return "accepted";
+
+        foreach (var claim in await identifiers.ListClaimsAsync(subject, MaxClaimsResent, ct))
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);
+            if (account is null || account.EmailVerified || account.Email is null || EmailAddress.Hash(account.Email) != subject
+                || account.Status != AccountStatus.Unverified)
+                continue;
+            var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, subject, options.VerificationTokenLifetime, ct);
+            account.VerificationGrant = grant.TokenId;
+            account.UpdatedAt = time.GetUtcNow();
+            var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, account.Email, SignupService.FullName(account),
+                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
+            await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
+        }
+        return "accepted";
+    }
+}

@@ -1,0 +1,86 @@
+using AccountFunctions.Core;
+using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
+using AccountFunctions.Functions.Hosting;
+
+namespace AccountFunctions.Functions.Endpoints;
+
+public static class SessionEndpoints
+{
+    /// <summary>
+    /// With <c>useCookie</c> the refresh token travels in this cookie instead of the body; the
+    /// <c>__Host-</c> prefix pins it to this host, path / and Secure.
+    /// </summary>
+    public const string RefreshCookie = "__Host-refresh";
+
+    public sealed record RefreshRequest(string? RefreshToken, bool? UseCookie);
+
+    public static void MapSessions(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/login", async (HttpContext http, LoginService login) =>
+        {
+            var body = await Json.ReadAsync<LoginRequest>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await login.LoginAsync(body.Value!, http.Client(), http.RequestAborted);
+            return result.ToHttp(session => SessionResult(http, session, body.Value!.UseCookie == true));
+        });
+
+        app.MapPost("/api/token/refresh", async (HttpContext http, SessionService sessions) =>
+        {
+            var (token, fromCookie, error) = await RefreshTokenFromAsync(http);
+            if (error is not null) return error.ToProblem();
+            var result = await sessions.RefreshAsync(token, http.RequestAborted);
+            if (!result.Ok && fromCookie) ClearCookie(http);
+            return result.ToHttp(session => SessionResult(http, session, fromCookie));
+        });
+
+        app.MapPost("/api/logout", async (HttpContext http, SessionService sessions) =>
+        {
+            var (token, fromCookie, error) = await RefreshTokenFromAsync(http);
+            if (error is not null) return error.ToProblem();
+            await sessions.LogoutAsync(token, http.RequestAborted);
+            if (fromCookie) ClearCookie(http);
+            return Results.NoContent();
+        });
+
+        app.MapGet("/api/me", async (HttpContext http, Core.Storage.StorageContext storage) =>
+        {
+            var caller = http.Caller();
+            var account = await Core.Storage.TableResults.GetOrNullAsync<Account>(storage.Accounts, caller.AccountId, Account.Row, http.RequestAborted);
+            return account is null ? Errors.Unauthorized.ToProblem() : Results.Json(AccountView.From(account), Json.Options);
+        }).RequireCaller();
+
+        app.MapGet("/api/.well-known/jwks.json", async (AccessTokens tokens) =>
+            Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json"));
+    }
+
+    private static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
+    {
+        if (!useCookie) return Results.Json(session, Json.Options);
+        http.Response.Cookies.Append(RefreshCookie, session.RefreshToken!, new CookieOptions
+        {
+            HttpOnly = true,
+            Secure = true,
+            SameSite = SameSiteMode.Strict,
+            Path = "/",
+            MaxAge = TimeSpan.FromSeconds(session.RefreshExpiresIn),
+        });
+        return Results.Json(session with { RefreshToken = null }, Json.Options);
+    }
+
+    private static void ClearCookie(HttpContext http) =>
+        http.Response.Cookies.Delete(RefreshCookie, new CookieOptions { Secure = true, HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+
+    /// <summary>The refresh token from the JSON body, or failing that from the cookie (an empty body is allowed then).</summary>
+    private static async Task<(string? Token, bool FromCookie, Error? Error)> RefreshTokenFromAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength is null or 0 && http.Request.Cookies.TryGetValue(RefreshCookie, out var cookie))
+            return (cookie, true, null);
+        var body = await Json.ReadAsync<RefreshRequest>(http);
+        if (!body.Ok) return (null, false, body.Error);
+        if (body.Value!.RefreshToken is { Length: > 0 } token) return (token, false, null);
+        if (http.Request.Cookies.TryGetValue(RefreshCookie, out cookie)) return (cookie, true, null);
+        return (null, false, Errors.Validation("refreshToken", "A refresh token is required (in the body or the cookie)."));
+    }
+}
