@@ -287,10 +287,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     // Key Vault references are resolved with the system-assigned identity.
     keyVaultReferenceIdentity: 'SystemAssigned'
-    siteConfig: {
-      minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-    }
     functionAppConfig: {
       deployment: {
         storage: {

@@ -9,6 +9,8 @@
 #   LOCATION                  (required when the group does not exist yet) a Flex Consumption region
 #   EMAIL_FROM                (required) sender address (a verified SendGrid sender)
 #   FUNCTION_APP_NAME         globally unique app name (default: derived from the group id)
+#   STORAGE_ACCOUNT_NAME      globally unique storage account name (default: derived likewise)
+#   KEY_VAULT_NAME            globally unique Key Vault name (default: derived likewise)
 #   PUBLIC_BASE_URL           base of links in emails (default: https://<app host name>)
 #   REQUIRE_ADMIN_APPROVAL    true|false (default false)
 #   INVITE_ONLY               true|false (default false)
@@ -36,7 +38,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --infra-only) do_code=0 ;;
     --code-only) do_infra=0 ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "deploy.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,14 +61,12 @@ if [[ $do_infra -eq 1 ]]; then
   is_bool "$require_admin_approval" || fail "REQUIRE_ADMIN_APPROVAL must be true or false"
   is_bool "$invite_only" || fail "INVITE_ONLY must be true or false"
 
-  # 1. Resource group.
-  if [[ "$(az group exists --name "$RESOURCE_GROUP")" != "true" ]]; then
+  group_exists="$(az group exists --name "$RESOURCE_GROUP")"
+  if [[ "$group_exists" != "true" ]]; then
     : "${LOCATION:?set LOCATION (the group does not exist yet; see az functionapp list-flexconsumption-locations)}"
-    echo "== creating resource group $RESOURCE_GROUP in $LOCATION"
-    az group create --name "$RESOURCE_GROUP" --location "$LOCATION" --output none
   fi
 
-  # 2. Secrets go to az through files (never on the command line, where other users
+  # 1. Secrets go to az through files (never on the command line, where other users
   #    could read them in the process list). The files hold the exact value, with no
   #    trailing newline.
   secrets_dir="$(umask 077 && mktemp -d)"
@@ -75,10 +75,13 @@ if [[ $do_infra -eq 1 ]]; then
     "emailFrom=$EMAIL_FROM"
     "requireAdminApproval=$require_admin_approval"
     "inviteOnly=$invite_only"
-    "bootstrapAdmins=${BOOTSTRAP_ADMINS:-}"
-    "publicBaseUrl=${PUBLIC_BASE_URL:-}"
   )
+  # Not given = the template's default (not the value of the previous deployment).
+  [[ -n "${BOOTSTRAP_ADMINS:-}" ]] && params+=("bootstrapAdmins=$BOOTSTRAP_ADMINS")
+  [[ -n "${PUBLIC_BASE_URL:-}" ]] && params+=("publicBaseUrl=$PUBLIC_BASE_URL")
   [[ -n "${FUNCTION_APP_NAME:-}" ]] && params+=("functionAppName=$FUNCTION_APP_NAME")
+  [[ -n "${STORAGE_ACCOUNT_NAME:-}" ]] && params+=("storageAccountName=$STORAGE_ACCOUNT_NAME")
+  [[ -n "${KEY_VAULT_NAME:-}" ]] && params+=("keyVaultName=$KEY_VAULT_NAME")
   [[ -n "${MAXIMUM_INSTANCE_COUNT:-}" ]] && params+=("maximumInstanceCount=$MAXIMUM_INSTANCE_COUNT")
   [[ -n "${VAULT_ADMIN_PRINCIPAL_ID:-}" ]] && params+=("vaultAdminPrincipalId=$VAULT_ADMIN_PRINCIPAL_ID")
 
@@ -109,7 +112,9 @@ if [[ $do_infra -eq 1 ]]; then
 
   if [[ ${#missing[@]} -gt 0 ]]; then
     app_exists=0
-    if [[ -n "${FUNCTION_APP_NAME:-}" ]] &&
+    if [[ "$group_exists" != "true" ]]; then
+      app_exists=0
+    elif [[ -n "${FUNCTION_APP_NAME:-}" ]] &&
        az functionapp show --resource-group "$RESOURCE_GROUP" --name "$FUNCTION_APP_NAME" --output none 2>/dev/null; then
       app_exists=1
     elif az deployment group show --resource-group "$RESOURCE_GROUP" --name "$deployment_name" --output none 2>/dev/null; then
@@ -119,6 +124,12 @@ if [[ $do_infra -eq 1 ]]; then
       fail "first deployment: set ${missing[*]} (see docs/deploy.md), or ALLOW_MISSING_SECRETS=1"
     fi
     echo "note: not given: ${missing[*]}; the Key Vault keeps its current value(s)"
+  fi
+
+  # 2. Resource group.
+  if [[ "$group_exists" != "true" ]]; then
+    echo "== creating resource group $RESOURCE_GROUP in $LOCATION"
+    az group create --name "$RESOURCE_GROUP" --location "$LOCATION" --output none
   fi
 
   # 3. Resources.

@@ -21,8 +21,8 @@ public static class AccountFunctionsApp
             k.Limits.MaxRequestBodySize = Json.MaxBodyBytes;
         });
         builder.Services.AddProblemDetails();
+        configure?.Invoke(builder); // before AddCore, which reads the settings as it registers
         builder.Services.AddCore(builder.Configuration);
-        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseProblemResponses();

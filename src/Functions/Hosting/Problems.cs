@@ -13,7 +13,7 @@ public static class Problems
             : new ProblemDetails();
         problem.Status = error.Status;
         problem.Title = error.Title;
-        problem.Type = $"https://httpstatuses.io/{error.Status}";
+        problem.Type = "about:blank";
         problem.Extensions["code"] = error.Code;
         return new ProblemResult(problem, error.RetryAfter);
     }
@@ -28,7 +28,10 @@ public static class Problems
                 context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString();
             if (problem.Status == StatusCodes.Status401Unauthorized)
                 context.Response.Headers.WWWAuthenticate = "Bearer";
-            return TypedResults.Problem(problem).ExecuteAsync(context);
+            // Written directly (no trace id): the same outcome gives byte-identical bodies, which
+            // the enumeration-safe answers rely on.
+            context.Response.StatusCode = problem.Status ?? 500;
+            return context.Response.WriteAsJsonAsync(problem, problem.GetType(), Json.Options, "application/problem+json");
         }
     }
 }

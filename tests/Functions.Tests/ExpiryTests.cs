@@ -1,0 +1,106 @@
+using System.Net;
+using AccountFunctions.Functions.Tests.Support;
+
+namespace AccountFunctions.Functions.Tests;
+
+public sealed class FakeClockFixture : AppFixture
+{
+    protected override bool FakeClock => true;
+}
+
+/// <summary>Lifetimes tested at the boundary with a fake clock: one second before works, one after does not.</summary>
+public sealed class ExpiryTests(FakeClockFixture fixture) : IClassFixture<FakeClockFixture>
+{
+    private TestApp App => fixture.App;
+
+    [Fact]
+    public async Task VerificationLinkWorksOneSecondBeforeItsLifetimeEnds()
+    {
+        var mail = await App.SignupAsync(TestApp.NewEmail());
+        App.Clock!.Advance(TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1));
+
+        var response = await App.PostAsync("/api/email/verify", new { token = mail.Token });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task VerificationLinkAndCodeFailOneSecondAfterTheirLifetimeEnds()
+    {
+        var email = TestApp.NewEmail();
+        var mail = await App.SignupAsync(email);
+        App.Clock!.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
+
+        var link = await App.PostAsync("/api/email/verify", new { token = mail.Token });
+        var code = await App.PostAsync("/api/email/verify", new { email, code = mail.Code });
+
+        Assert.Equal("invalid_token", await TestApp.Code(link));
+        Assert.Equal("invalid_token", await TestApp.Code(code));
+    }
+
+    [Fact]
+    public async Task AccessTokenIsRefusedOnceExpiredBeyondTheClockSkew()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        var access = (await App.LoginAsync(email)).GetProperty("accessToken").GetString();
+
+        App.Clock!.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(29));
+        Assert.Equal(HttpStatusCode.OK, (await App.GetAsync("/api/me", access)).StatusCode);
+        App.Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await App.GetAsync("/api/me", access)).StatusCode);
+    }
+
+    [Fact]
+    public async Task RefreshTokenDiesAtTheSessionsAbsoluteLifetime()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        var refresh = (await App.LoginAsync(email)).GetProperty("refreshToken").GetString();
+
+        App.Clock!.Advance(TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1));
+        var alive = await TestApp.Body(await App.PostAsync("/api/token/refresh", new { refreshToken = refresh }));
+        App.Clock.Advance(TimeSpan.FromSeconds(2));
+        var dead = await App.PostAsync("/api/token/refresh", new { refreshToken = alive.GetProperty("refreshToken").GetString() });
+
+        Assert.Equal("invalid_token", await TestApp.Code(dead));
+    }
+
+    [Fact]
+    public async Task RememberMeSessionsLastThirtyDays()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        var session = await App.LoginAsync(email, rememberMe: true);
+        Assert.Equal(30 * 86400, session.GetProperty("refreshExpiresIn").GetInt32());
+
+        App.Clock!.Advance(TimeSpan.FromDays(30) - TimeSpan.FromSeconds(1));
+        var alive = await App.PostAsync("/api/token/refresh", new { refreshToken = session.GetProperty("refreshToken").GetString() });
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheSweepLocksAnAccountWhoseEmailWasNotConfirmedByItsDeadlineAndOnlyThat()
+    {
+        var unconfirmed = TestApp.NewEmail("late");
+        var confirmed = TestApp.NewEmail("prompt");
+        await App.SignupAsync(unconfirmed);
+        await App.SignupVerifiedAsync(confirmed);
+
+        App.Clock!.Advance(TimeSpan.FromDays(3) - TimeSpan.FromSeconds(1));
+        var early = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
+        Assert.Equal(0, early.GetProperty("ReturnValue").GetProperty("locked").GetInt32());
+
+        App.Clock.Advance(TimeSpan.FromSeconds(2));
+        var sweeps = await Task.WhenAll(
+            App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""),
+            App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
+        var locked = 0;
+        foreach (var s in sweeps) locked += (await TestApp.Body(s)).GetProperty("ReturnValue").GetProperty("locked").GetInt32();
+        Assert.True(locked >= 1, "the due account was locked"); // other tests' unconfirmed accounts may be due too
+
+        Assert.Equal("account_locked", await TestApp.Code(await App.PostAsync("/api/login", new { identifier = unconfirmed, password = TestApp.Password })));
+        await App.LoginAsync(confirmed);
+        var notices = await App.Mail.WaitForAsync(unconfirmed, 2);
+        Assert.Equal(1, notices.Count(m => m.Subject == "Your account has been locked"));
+        var again = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
+        Assert.Equal(0, again.GetProperty("ReturnValue").GetProperty("locked").GetInt32());
+    }
+}
