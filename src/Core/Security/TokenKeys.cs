@@ -20,6 +20,9 @@ public sealed class TokenKeys
     {
         _keys = new(async () =>
         {
+            foreach (var (name, value) in new[] { ("Security__TokenKey", security.TokenKey), ("Jwt__SigningKey", jwt.SigningKey) })
+                if (value?.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase) == true)
+                    throw new InvalidOperationException($"{name} is an unresolved Key Vault reference: check the secret exists and the app's identity may read it.");
             var hmac = security.TokenKey is { Length: > 0 } configured
                 ? Convert.FromBase64String(configured)
                 : Convert.FromBase64String(await GetOrCreateAsync(storage, "token-key", () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
