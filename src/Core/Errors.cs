@@ -31,6 +31,9 @@ public static class Errors
     public static readonly Error MethodNotAllowed = new("method_not_allowed", 405, "This method is not allowed here.");
     public static readonly Error PayloadTooLarge = new("payload_too_large", 413, "The request body is too large.");
     public static readonly Error TokenReused = new("token_reused", 401, "The refresh token was already used; the session has ended.");
+    public static readonly Error InviteRequired = new("invite_required", 400, "Signing up needs an invite code.");
+    public static readonly Error InviteInvalid = new("invite_invalid", 400, "The invite code is invalid, used, expired or meant for another address.");
+    public static readonly Error InvalidState = new("invalid_state", 409, "The account is not in a state that allows this.");
     public static readonly Error StorageUnavailable = new("storage_unavailable", 503, "Storage is unavailable; try again shortly.");
     public static Error TooManyRequests(TimeSpan retryAfter) =>
         new("too_many_requests", 429, "Too many requests; try again later.") { RetryAfter = retryAfter };

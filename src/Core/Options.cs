@@ -10,6 +10,7 @@ public sealed class AccountsOptions
     public TimeSpan EmailConfirmationDeadline { get; set; } = TimeSpan.FromDays(3);
     public TimeSpan PasswordResetTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
     public TimeSpan MagicLinkLifetime { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan InviteLifetime { get; set; } = TimeSpan.FromDays(7);
     public string AllowedReturnUrls { get; set; } = "";
 
     public string BaseUrl => PublicBaseUrl.TrimEnd('/');

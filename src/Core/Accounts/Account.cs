@@ -62,6 +62,12 @@ public sealed class Account : ITableEntity
     public string? PreferencesJson { get; set; }
     public string? LockReason { get; set; }
 
+    // Stored copies for the Manage API's prefix search (Table filters compare case-sensitively).
+    // Derived on every write; the setters exist only so the table client stores them.
+    public string? EmailSearch { get => Email is null ? null : EmailAddress.Normalize(Email); set { } }
+    public string? FirstNameSearch { get => FirstName?.Trim().ToLowerInvariant(); set { } }
+    public string? LastNameSearch { get => LastName?.Trim().ToLowerInvariant(); set { } }
+
     public static Account New(string id, DateTimeOffset now) =>
         new() { PartitionKey = id, CreatedAt = now, UpdatedAt = now };
 

@@ -71,8 +71,10 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
     private async Task<RenderedEmail> RenderAsync(OutboxRow row)
     {
         string? link = null, code = null;
-        if (row.TokenId is not null && EmailTemplates.PageFor(row.Template) is { } page)
-            link = $"{accounts.BaseUrl}/account/{page}?token={Uri.EscapeDataString(await tokens.MaterializeAsync(row.TokenId))}";
+        if (EmailTemplates.PageFor(row.Template) is { } page)
+            link = row.TokenId is null
+                ? $"{accounts.BaseUrl}/account/{page}"
+                : $"{accounts.BaseUrl}/account/{page}?token={Uri.EscapeDataString(await tokens.MaterializeAsync(row.TokenId))}";
         if (row.CodeNonce is not null) code = await tokens.CodeAsync(row.CodeNonce);
         return EmailTemplates.Render(row.Template, new EmailModel(EmailTemplates.ParseModel(row.ModelJson), link, code));
     }

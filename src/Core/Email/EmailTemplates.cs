@@ -20,11 +20,17 @@ public static class EmailTemplates
     public const string VerifyEmail = "verify_email";
     public const string AlreadyRegistered = "already_registered";
     public const string LockedUnconfirmed = "locked_unconfirmed";
+    public const string ApprovalRequested = "approval_requested";
+    public const string AccountApproved = "account_approved";
+    public const string AccountRejected = "account_rejected";
+    public const string AccountLockedByAdmin = "account_locked";
+    public const string AccountUnlocked = "account_unlocked";
 
     /// <summary>Which page of /account/ a template's link opens.</summary>
     public static string? PageFor(string template) => template switch
     {
         VerifyEmail => "verify",
+        ApprovalRequested => "manage",
         _ => null,
     };
 
@@ -50,6 +56,36 @@ public static class EmailTemplates
              "Only an administrator can unlock it; when they do, you will receive a new confirmation link."],
             null, null, null,
             "If you did not create this account, no action is needed."),
+        ApprovalRequested => Compose(
+            "A new account is waiting for approval",
+            $"Hello{Name(m)},",
+            [$"{Describe(m)} confirmed their email address and is waiting for an administrator's approval.",
+             m["userComment"] is { Length: > 0 } c ? $"Their note for you: \"{c}\"" : "They left no note.",
+             $"Account id: {m["userId"]}"],
+            m.Link, "Review pending accounts", null,
+            "You receive this because you are an administrator."),
+        AccountApproved => Compose(
+            "Your account has been approved",
+            $"Hello{Name(m)},",
+            ["An administrator approved your account. You can sign in now."],
+            null, null, null, "Welcome aboard."),
+        AccountRejected => Compose(
+            "Your account was not approved",
+            $"Hello{Name(m)},",
+            ["An administrator did not approve your account.",
+             m["reason"] is { Length: > 0 } r ? $"Reason given: {r}" : "No reason was given."],
+            null, null, null, "If you think this is a mistake, reply to your administrator."),
+        AccountLockedByAdmin => Compose(
+            "Your account has been locked",
+            $"Hello{Name(m)},",
+            ["An administrator locked your account; you have been signed out everywhere.",
+             m["reason"] is { Length: > 0 } r2 ? $"Reason given: {r2}" : "No reason was given."],
+            null, null, null, "Only an administrator can unlock it."),
+        AccountUnlocked => Compose(
+            "Your account has been unlocked",
+            $"Hello{Name(m)},",
+            ["An administrator unlocked your account. You can sign in again."],
+            null, null, null, "If you did not expect this, reset your password."),
         _ => throw new InvalidOperationException($"Unknown email template '{template}'."),
     };
 
@@ -57,6 +93,13 @@ public static class EmailTemplates
 
     public static IReadOnlyDictionary<string, string> ParseModel(string json) =>
         JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+
+    private static string Describe(EmailModel m)
+    {
+        var name = $"{m["userFirstName"]} {m["userLastName"]}".Trim();
+        var email = m["userEmail"];
+        return name.Length > 0 ? (email.Length > 0 ? $"{name} ({email})" : name) : email.Length > 0 ? email : "An account without an email address";
+    }
 
     private static string Name(EmailModel m) => m["firstName"] is { Length: > 0 } n ? " " + n : "";
 

@@ -76,6 +76,12 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
     /// </summary>
     private async Task<Account?> FindAsync(string identifier, CancellationToken ct)
     {
+        if (AccountNumber.Parse(identifier) is { } number)
+        {
+            var row = await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct);
+            var numbered = row is null ? null : await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+            return numbered?.AccountNumber == number ? numbered : null;
+        }
         if (!EmailAddress.IsValid(identifier)) return null;
         var hash = EmailAddress.Hash(identifier);
         var owner = await signup.OwnerAsync(hash, ct);

@@ -32,7 +32,7 @@ public static class PasswordPolicy
         if (length < MinLength) return Errors.WeakPassword($"Use at least {MinLength} characters (15 or more is better).");
         if (length > MaxLength) return Errors.Validation("password", $"Use at most {MaxLength} characters.");
         if (Common.Value.Contains(normalized.ToLowerInvariant())) return Errors.WeakPassword("This password is too common.");
-        if (email is not null && EmailAddress.Normalize(email) == normalized.Trim().ToLowerInvariant())
+        if (email is not null && EmailAddress.Normalize(email).Normalize(NormalizationForm.FormKC) == normalized.Trim().ToLowerInvariant())
             return Errors.WeakPassword("The password must not be the email address.");
         return null;
     }

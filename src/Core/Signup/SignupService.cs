@@ -7,6 +7,10 @@ using Azure.Data.Tables;
 namespace AccountFunctions.Core.Signup;
 
 public sealed record SignupRequest(string? Email, string? Password, string? FirstName, string? LastName, string? Comment, string? InviteCode);
+public sealed record PasswordlessSignupRequest(string? Email, string? FirstName, string? LastName, string? Comment, string? InviteCode);
+public sealed record AnonymousSignupRequest(string? Password, string? InviteCode);
+public sealed record AnonymousSignupResult(string AccountNumber, string Status,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SessionView? Session);
 
 public static class Limits
 {
@@ -17,27 +21,73 @@ public static class Limits
 /// <summary>
 /// Signup: <c>unverified</c> account + claim on the address + verification link and code.
 /// The answer is the same whether or not the address already belongs to someone (who is
-/// emailed instead), and both paths hash the password, so timing tells nothing either.
+/// emailed instead), and both paths do the same hashing, so timing tells nothing either.
+/// In invite-only mode the invite is checked first and consumed (conditional delete) before
+/// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(StorageContext storage, IdentifierIndex identifiers, PasswordHasher hasher,
-    OneTimeTokens tokens, Outbox outbox, AccountsOptions options, TimeProvider time)
+    OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, TimeProvider time)
 {
+    public const string VerificationSent = "verification_sent";
+
     public async Task<Result<string>> SignupAsync(SignupRequest request, ClientInfo client, CancellationToken ct = default)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Email)) errors["email"] = ["An email address is required."];
-        else if (!EmailAddress.IsValid(request.Email)) errors["email"] = ["This is not a valid email address."];
+        var errors = Validate(request.Email, request.FirstName, request.LastName, request.Comment);
         if (request.Password is null) errors["password"] = ["A password is required."];
-        CheckLength(errors, "firstName", request.FirstName, Limits.NameLength);
-        CheckLength(errors, "lastName", request.LastName, Limits.NameLength);
-        CheckLength(errors, "comment", request.Comment, Limits.CommentLength);
         if (errors.Count > 0) return Errors.Validation(errors);
         if (PasswordPolicy.Check(request.Password, request.Email) is { } weak) return weak;
-
-        var email = request.Email!.Trim();
-        var emailHash = EmailAddress.Hash(email);
         var passwordHash = hasher.Hash(request.Password!);
+        return await CreateAsync(request.Email!, passwordHash, request.FirstName, request.LastName, request.Comment, request.InviteCode, ct);
+    }
+
+    /// <summary>Signup without a password: the verification link or code signs the person in.</summary>
+    public async Task<Result<string>> SignupPasswordlessAsync(PasswordlessSignupRequest request, CancellationToken ct = default)
+    {
+        var errors = Validate(request.Email, request.FirstName, request.LastName, request.Comment);
+        if (errors.Count > 0) return Errors.Validation(errors);
+        return await CreateAsync(request.Email!, null, request.FirstName, request.LastName, request.Comment, request.InviteCode, ct);
+    }
+
+    /// <summary>An account without email: a 16-digit account number, shown once, plus the password.</summary>
+    public async Task<Result<AnonymousSignupResult>> SignupAnonymousAsync(AnonymousSignupRequest request, ClientInfo client, CancellationToken ct = default)
+    {
+        if (request.Password is null) return Errors.Validation("password", "A password is required.");
+        if (PasswordPolicy.Check(request.Password, null) is { } weak) return weak;
         await storage.ReadyAsync();
+        if (await UseInviteAsync(request.InviteCode, null, ct) is { } refused) return refused;
+        var passwordHash = hasher.Hash(request.Password);
+        var now = time.GetUtcNow();
+        var account = Account.New(Account.NewId(), now);
+        account.PasswordHash = passwordHash;
+        account.EmailVerified = false;
+        account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
+        // The number is unique by AddEntity of its index row; a collision (1 in 10^15) draws again.
+        for (var attempt = 0; ; attempt++)
+        {
+            account.AccountNumber = AccountNumber.New();
+            if (await identifiers.TryAddNumberAsync(AccountNumber.Hash(account.AccountNumber), account.Id, now, ct)) break;
+            if (attempt >= 5) throw new InvalidOperationException("Could not draw a free account number.");
+        }
+        SessionRow? session = null;
+        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, account) };
+        if (account.Status == AccountStatus.Active)
+        {
+            session = sessions.New(account.Id, false, client);
+            account.LastLoginAt = now;
+            actions.Add(SessionService.Add(session));
+        }
+        await storage.Accounts.SubmitTransactionAsync(actions, ct);
+        if (account.Status == AccountStatus.PendingApproval) await NotifyAdminsAsync(account, ct);
+        return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
+    }
+
+    private async Task<Result<string>> CreateAsync(string rawEmail, string? passwordHash, string? firstName, string? lastName,
+        string? comment, string? inviteCode, CancellationToken ct)
+    {
+        var email = rawEmail.Trim();
+        var emailHash = EmailAddress.Hash(email);
+        await storage.ReadyAsync();
+        if (await UseInviteAsync(inviteCode, emailHash, ct) is { } refused) return refused;
         var now = time.GetUtcNow();
 
         var owner = await OwnerAsync(emailHash, ct);
@@ -46,15 +96,15 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
             var notice = outbox.Create(owner.Id, EmailTemplates.AlreadyRegistered, owner.Email!, FullName(owner),
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
             await outbox.CommitAsync(notice, ct);
-            return "verification_sent";
+            return VerificationSent;
         }
 
         var account = Account.New(Account.NewId(), now);
         account.Email = email;
         account.PasswordHash = passwordHash;
-        account.FirstName = Clean(request.FirstName);
-        account.LastName = Clean(request.LastName);
-        account.Comment = Clean(request.Comment);
+        account.FirstName = Clean(firstName);
+        account.LastName = Clean(lastName);
+        account.Comment = Clean(comment);
         account.ConfirmationDeadline = now + options.EmailConfirmationDeadline;
 
         // Order: token, claim and deadline marker first (harmless if orphaned: they point at no
@@ -70,7 +120,47 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
             await storage.Accounts.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, account), Outbox.Add(mail)], ct);
             return true;
         }, ct);
-        return "verification_sent";
+        return VerificationSent;
+    }
+
+    /// <summary>In invite-only mode: null when a valid invite was consumed, else why not.</summary>
+    private async Task<Error?> UseInviteAsync(string? code, string? emailHash, CancellationToken ct)
+    {
+        if (!options.InviteOnly) return null;
+        var invite = await invites.CheckAsync(code, emailHash, ct);
+        if (!invite.Ok) return invite.Error;
+        return await invites.ConsumeAsync(invite.Value!, ct) ? null : Errors.InviteInvalid;
+    }
+
+    /// <summary>Emails every admin that an account waits for approval (one outbox row per admin).</summary>
+    public async Task NotifyAdminsAsync(Account account, CancellationToken ct)
+    {
+        foreach (var adminId in await identifiers.ListAdminsAsync(ct))
+        {
+            var admin = await storage.Accounts.GetOrNullAsync<Account>(adminId, Account.Row, ct);
+            if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
+            var mail = outbox.Create(admin.Id, EmailTemplates.ApprovalRequested, admin.Email, FullName(admin), new Dictionary<string, string>
+            {
+                ["firstName"] = admin.FirstName ?? "",
+                ["userId"] = account.Id,
+                ["userEmail"] = account.Email ?? "",
+                ["userFirstName"] = account.FirstName ?? "",
+                ["userLastName"] = account.LastName ?? "",
+                ["userComment"] = account.Comment ?? "",
+            });
+            await outbox.CommitAsync(mail, ct);
+        }
+    }
+
+    private static Dictionary<string, string[]> Validate(string? email, string? firstName, string? lastName, string? comment)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(email)) errors["email"] = ["An email address is required."];
+        else if (!EmailAddress.IsValid(email)) errors["email"] = ["This is not a valid email address."];
+        CheckLength(errors, "firstName", firstName, Limits.NameLength);
+        CheckLength(errors, "lastName", lastName, Limits.NameLength);
+        CheckLength(errors, "comment", comment, Limits.CommentLength);
+        return errors;
     }
 
     /// <summary>The account that verified this address, if any (ignoring a stale index row).</summary>

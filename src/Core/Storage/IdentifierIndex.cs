@@ -26,6 +26,30 @@ public sealed class IdentifierIndex(StorageContext storage)
     public Task RemoveClaimAsync(string emailHash, string accountId, CancellationToken ct = default) =>
         Table.DeleteIfExistsAsync(EmailClaimKey(emailHash), accountId, ct);
 
+    public const string AdminsKey = "role-admin";
+
+    /// <summary>Admins, indexed so approval emails need no scan of the accounts table.</summary>
+    public Task AddAdminAsync(string accountId, DateTimeOffset now, CancellationToken ct = default) =>
+        Table.UpsertEntityAsync(new IdentifierRow { PartitionKey = AdminsKey, RowKey = accountId, AccountId = accountId, CreatedAt = now },
+            TableUpdateMode.Replace, ct);
+
+    public Task RemoveAdminAsync(string accountId, CancellationToken ct = default) => Table.DeleteIfExistsAsync(AdminsKey, accountId, ct);
+
+    public async Task<List<string>> ListAdminsAsync(CancellationToken ct = default)
+    {
+        var ids = new List<string>();
+        await foreach (var row in Table.QueryAsync<IdentifierRow>(r => r.PartitionKey == AdminsKey, cancellationToken: ct)) ids.Add(row.AccountId);
+        return ids;
+    }
+
+    public static string NumberKey(string numberHash) => "number-" + numberHash;
+
+    public Task<bool> TryAddNumberAsync(string numberHash, string accountId, DateTimeOffset now, CancellationToken ct = default) =>
+        Table.TryAddAsync(new IdentifierRow { PartitionKey = NumberKey(numberHash), RowKey = OwnerRow, AccountId = accountId, CreatedAt = now }, ct);
+
+    public Task<IdentifierRow?> GetNumberOwnerAsync(string numberHash, CancellationToken ct = default) =>
+        Table.GetOrNullAsync<IdentifierRow>(NumberKey(numberHash), OwnerRow, ct);
+
     /// <summary>The newest unverified claims on an address, newest first.</summary>
     public async Task<List<IdentifierRow>> ListClaimsAsync(string emailHash, int max, CancellationToken ct = default)
     {

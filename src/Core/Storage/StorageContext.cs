@@ -115,19 +115,34 @@ public static class TableResults
         }
     }
 
-    /// <summary>Deletes the row only if it still has the ETag that was read: the single-use primitive.</summary>
+    /// <summary>
+    /// Deletes the row only if it still has the ETag that was read: the single-use primitive.
+    /// The row is first claimed with a conditional update, then deleted with the ETag that update
+    /// returned. Azure honours If-Match on a delete, but Azurite ignores it (twenty parallel
+    /// deletes with one ETag all succeed there), and an update's If-Match is honoured by both;
+    /// the extra write keeps "exactly one winner" true wherever the app runs.
+    /// </summary>
     public static async Task<bool> TryDeleteAsync(this TableClient table, ITableEntity entity, CancellationToken ct = default)
     {
         if (entity.ETag == default) throw new InvalidOperationException("A conditional delete needs the ETag it read.");
+        ETag claimed;
         try
         {
-            await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, entity.ETag, ct);
-            return true;
+            var response = await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Merge, ct);
+            claimed = response.Headers.ETag ?? ETag.All;
         }
         catch (RequestFailedException e) when (e.IsPreconditionFailed() || e.IsNotFound())
         {
             return false;
         }
+        try
+        {
+            await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, claimed, ct);
+        }
+        catch (RequestFailedException e) when (e.IsNotFound())
+        {
+        }
+        return true;
     }
 
     /// <summary>Removes a row whatever its state (cleanup of rows nobody else writes).</summary>

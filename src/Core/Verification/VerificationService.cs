@@ -1,5 +1,6 @@
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
@@ -18,13 +19,13 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// different account takes the row over once it is older than <see cref="StaleOwnerAge"/>.
 /// </summary>
 public sealed class VerificationService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens,
-    Outbox outbox, RateLimiter limiter, AccountsOptions options, SecurityOptions security, TimeProvider time,
-    ILogger<VerificationService> log)
+    Outbox outbox, RateLimiter limiter, SignupService signup, SessionService sessions, AccountsOptions options,
+    SecurityOptions security, TimeProvider time, ILogger<VerificationService> log)
 {
     public static readonly TimeSpan StaleOwnerAge = TimeSpan.FromMinutes(2);
     private const int MaxClaimsResent = 3;
 
-    public async Task<Result<VerifyResult>> VerifyAsync(VerifyRequest request, CancellationToken ct = default)
+    public async Task<Result<VerifyResult>> VerifyAsync(VerifyRequest request, ClientInfo client, CancellationToken ct = default)
     {
         string accountId, grant, subject;
         if (request.Token is not null)
@@ -45,10 +46,10 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         {
             return Errors.Validation("token", "Send either a token, or an email and a code.");
         }
-        return await CompleteAsync(accountId, grant, subject, ct);
+        return await CompleteAsync(accountId, grant, subject, client, ct);
     }
 
-    private async Task<Result<VerifyResult>> CompleteAsync(string accountId, string grant, string subject, CancellationToken ct)
+    private async Task<Result<VerifyResult>> CompleteAsync(string accountId, string grant, string subject, ClientInfo client, CancellationToken ct)
     {
         var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
         if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
@@ -91,6 +92,16 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         }
         await identifiers.RemoveClaimAsync(subject, account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
+        if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
+        if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
+
+        // Passwordless accounts are signed in by the link or code itself.
+        if (account.PasswordHash is null && account.Status == AccountStatus.Active)
+        {
+            var session = sessions.New(account.Id, false, client);
+            await storage.Accounts.AddEntityAsync(session, ct);
+            return new VerifyResult(account.Status, await sessions.ViewAsync(account, session));
+        }
         return new VerifyResult(account.Status);
     }
 

@@ -19,11 +19,27 @@ public static class RegistrationEndpoints
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
         });
 
+        app.MapPost("/api/signup/email", async (HttpContext http, SignupService signup) =>
+        {
+            var body = await Json.ReadAsync<PasswordlessSignupRequest>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await signup.SignupPasswordlessAsync(body.Value!, http.RequestAborted);
+            return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
+        });
+
+        app.MapPost("/api/signup/anonymous", async (HttpContext http, SignupService signup) =>
+        {
+            var body = await Json.ReadAsync<AnonymousSignupRequest>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await signup.SignupAnonymousAsync(body.Value!, http.Client(), http.RequestAborted);
+            return result.ToHttp(r => Results.Json(r, Json.Options, statusCode: StatusCodes.Status201Created));
+        });
+
         app.MapPost("/api/email/verify", async (HttpContext http, VerificationService verification) =>
         {
             var body = await Json.ReadAsync<VerifyRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            var result = await verification.VerifyAsync(body.Value!, http.RequestAborted);
+            var result = await verification.VerifyAsync(body.Value!, http.Client(), http.RequestAborted);
             return result.ToHttp(r => Results.Json(r, Json.Options));
         });
 

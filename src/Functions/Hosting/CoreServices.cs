@@ -45,6 +45,7 @@ public static class CoreServices
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<SignupService>();
+        services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
         services.AddSingleton<LoginService>();
         services.AddSingleton<LockoutSweeper>();

@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using System.Text;
+using AccountFunctions.Core.Storage;
+using Azure;
+using Azure.Data.Tables;
+
+namespace AccountFunctions.Core.Signup;
+
+/// <summary>
+/// Table <c>tokens</c>, PK <c>invite-{sha256(code)}</c>, RK <c>invite</c>. Only the code's hash is
+/// stored; consumed by a conditional delete, so one code admits exactly one signup.
+/// </summary>
+public sealed class InviteRow : ITableEntity
+{
+    public const string Row = "invite";
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = Row;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+    /// <summary>Hash of the address it is bound to, if any.</summary>
+    public string? EmailHash { get; set; }
+    public string CreatedBy { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+}
+
+public sealed record Invite(string Code, DateTimeOffset ExpiresAt, string? Email);
+
+public sealed class InviteService(StorageContext storage, AccountsOptions options, TimeProvider time)
+{
+    // Crockford-style alphabet: no I, L, O, U, so codes survive being read aloud or retyped.
+    private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    public async Task<Result<Invite>> CreateAsync(string? email, string createdBy, CancellationToken ct = default)
+    {
+        if (email is not null && !EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
+        await storage.ReadyAsync();
+        var bytes = RandomNumberGenerator.GetBytes(16);
+        var code = string.Join('-', Enumerable.Range(0, 4).Select(g =>
+            new string(Enumerable.Range(0, 4).Select(i => Alphabet[bytes[g * 4 + i] % 32]).ToArray())));
+        var now = time.GetUtcNow();
+        var row = new InviteRow
+        {
+            PartitionKey = Key(code),
+            EmailHash = email is null ? null : EmailAddress.Hash(email),
+            CreatedBy = createdBy,
+            CreatedAt = now,
+            ExpiresAt = now + options.InviteLifetime,
+        };
+        await storage.Tokens.AddEntityAsync(row, ct);
+        return new Invite(code, row.ExpiresAt, email?.Trim());
+    }
+
+    /// <summary>Checks an invite without using it (so bad signups do not burn codes).</summary>
+    public async Task<Result<InviteRow>> CheckAsync(string? code, string? emailHash, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(code)) return Errors.InviteRequired;
+        if (code.Length > 40) return Errors.InviteInvalid;
+        await storage.ReadyAsync();
+        var row = await storage.Tokens.GetOrNullAsync<InviteRow>(Key(code), InviteRow.Row, ct);
+        if (row is null || time.GetUtcNow() >= row.ExpiresAt) return Errors.InviteInvalid;
+        if (row.EmailHash is not null && row.EmailHash != emailHash) return Errors.InviteInvalid;
+        return row;
+    }
+
+    /// <summary>Uses the invite: of any number of racers, exactly one gets true.</summary>
+    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => storage.Tokens.TryDeleteAsync(row, ct);
+
+    /// <summary>Codes are compared without dashes, spaces or case.</summary>
+    private static string Key(string code)
+    {
+        var canonical = new string(code.Where(char.IsAsciiLetterOrDigit).Select(char.ToUpperInvariant).ToArray());
+        return "invite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(canonical)));
+    }
+}
