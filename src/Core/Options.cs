@@ -47,6 +47,13 @@ public sealed class SecurityOptions
     public TimeSpan ResendWindow { get; set; } = TimeSpan.FromMinutes(15);
 }
 
+/// <summary>Login throttling per identifier (whether or not an account exists).</summary>
+public sealed class LockoutOptions
+{
+    public int MaxFailedAttempts { get; set; } = 10;
+    public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
+}
+
 public sealed class StorageOptions
 {
     /// <summary>Prefix for every table and queue name (tests isolate with it; empty in production).</summary>

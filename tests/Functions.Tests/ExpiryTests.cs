@@ -103,4 +103,18 @@ public sealed class ExpiryTests(FakeClockFixture fixture) : IClassFixture<FakeCl
         var again = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
         Assert.Equal(0, again.GetProperty("ReturnValue").GetProperty("locked").GetInt32());
     }
+
+    [Fact]
+    public async Task AThrottledIdentifierMayTryAgainWhenTheLockoutWindowEnds()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        for (var i = 0; i < 10; i++) await App.PostAsync("/api/login", new { identifier = email, password = "wrong passphrase" });
+        var throttled = await App.PostAsync("/api/login", new { identifier = email, password = TestApp.Password });
+        Assert.Equal((HttpStatusCode)429, throttled.StatusCode);
+        var wait = int.Parse(throttled.Headers.GetValues("Retry-After").Single());
+
+        App.Clock!.Advance(TimeSpan.FromSeconds(wait));
+
+        await App.LoginAsync(email);
+    }
 }

@@ -156,4 +156,28 @@ public sealed class LoginTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Contains("samesite=strict", cookie.ToLowerInvariant());
         Assert.Contains("path=/", cookie.ToLowerInvariant());
     }
+
+    [Fact]
+    public async Task TenFailedLoginsThrottleTheIdentifierEvenForTheRightPasswordAndEvenIfNoAccountExists()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        var unknown = TestApp.NewEmail("ghost");
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal("invalid_credentials", await TestApp.Code(await App.PostAsync("/api/login", new { identifier = email, password = "wrong passphrase " + i })));
+            Assert.Equal("invalid_credentials", await TestApp.Code(await App.PostAsync("/api/login", new { identifier = unknown, password = "wrong passphrase " + i })));
+        }
+
+        var known = await App.PostAsync("/api/login", new { identifier = email.ToUpperInvariant(), password = TestApp.Password });
+        var ghost = await App.PostAsync("/api/login", new { identifier = unknown, password = TestApp.Password });
+
+        Assert.Equal((HttpStatusCode)429, known.StatusCode);
+        Assert.Equal("too_many_requests", await TestApp.Code(known));
+        Assert.InRange(int.Parse(known.Headers.GetValues("Retry-After").Single()), 1, 900);
+        Assert.Equal(known.StatusCode, ghost.StatusCode);
+        Assert.Equal(await known.Content.ReadAsStringAsync(), await ghost.Content.ReadAsStringAsync());
+        // Another identifier is unaffected.
+        var other = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        await App.LoginAsync(other);
+    }
 }

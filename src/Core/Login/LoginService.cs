@@ -16,7 +16,8 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// (session insert + last-login update) in the account's partition.
 /// </summary>
 public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
-    PasswordHasher hasher, SessionService sessions, TimeProvider time, ILogger<LoginService> log)
+    PasswordHasher hasher, SessionService sessions, RateLimiter limiter, LockoutOptions lockout, TimeProvider time,
+    ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;
 
@@ -30,14 +31,24 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         if (errors.Count > 0) return Errors.Validation(errors);
 
         await storage.ReadyAsync();
-        var account = await FindAsync(request.Identifier!.Trim(), ct);
+        var identifier = request.Identifier!.Trim();
+        // Failed logins are counted per identifier, existing or not, so the throttle reveals nothing;
+        // a throttled identifier is refused before any hashing. The check runs beside the lookup.
+        var throttleKey = ThrottleKey(identifier);
+        var throttle = limiter.PeekAsync("login", throttleKey, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        var found = FindAsync(identifier, ct);
+        await Task.WhenAll(throttle, found);
+        if (!throttle.Result.Allowed) return Errors.TooManyRequests(throttle.Result.RetryAfter);
+        var account = found.Result;
         if (account?.PasswordHash is null)
         {
             hasher.VerifyDummy(request.Password!);
+            await limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
             return Errors.InvalidCredentials;
         }
         if (!hasher.Verify(request.Password!, account.PasswordHash))
         {
+            await limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
             log.LogInformation("Failed login for account {AccountId}", account.Id);
             return Errors.InvalidCredentials;
         }
@@ -60,6 +71,10 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
             if (account is null) return Errors.InvalidCredentials;
         }
     }
+
+    private static string ThrottleKey(string identifier) =>
+        AccountNumber.Parse(identifier) is { } number ? AccountNumber.Hash(number)
+        : EmailAddress.Hash(identifier); // for any other text too: a hash of its normalised form
 
     public static Error? StatusError(Account account) => account.Status switch
     {

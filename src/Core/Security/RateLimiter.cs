@@ -22,13 +22,26 @@ public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter);
 /// </summary>
 public sealed class RateLimiter(StorageContext storage, TimeProvider time)
 {
+    /// <summary>Whether the subject is over the limit in the current window, without counting.</summary>
+    public async Task<RateDecision> PeekAsync(string limit, string subjectHash, int max, TimeSpan window, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var (pk, rk, _, now) = Window(limit, subjectHash, window);
+        var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
+        return row is not null && row.Count >= max ? new RateDecision(false, row.WindowEnd - now) : new RateDecision(true, TimeSpan.Zero);
+    }
+
+    private (string Pk, string Rk, DateTimeOffset Start, DateTimeOffset Now) Window(string limit, string subjectHash, TimeSpan window)
+    {
+        var now = time.GetUtcNow();
+        var start = new DateTimeOffset(now.UtcTicks - now.UtcTicks % window.Ticks, TimeSpan.Zero);
+        return ($"{limit}-{subjectHash}", start.UtcTicks.ToString("D19"), start, now);
+    }
+
     public async Task<RateDecision> HitAsync(string limit, string subjectHash, int max, TimeSpan window, CancellationToken ct = default)
     {
         await storage.ReadyAsync();
-        var now = time.GetUtcNow();
-        var start = new DateTimeOffset(now.UtcTicks - now.UtcTicks % window.Ticks, TimeSpan.Zero);
-        var pk = $"{limit}-{subjectHash}";
-        var rk = start.UtcTicks.ToString("D19");
+        var (pk, rk, start, now) = Window(limit, subjectHash, window);
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);

@@ -28,6 +28,7 @@ public static class CoreServices
         Bind<JwtOptions>("Jwt");
         Bind<SessionsOptions>("Sessions");
         Bind<SecurityOptions>("Security");
+        Bind<LockoutOptions>("Lockout");
         var storageOptions = Bind<StorageOptions>("Storage");
         var email = Bind<EmailOptions>("Email");
         var triggers = Bind<TriggerOptions>("Triggers");
