@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 
@@ -15,13 +16,19 @@ public sealed class StorageContext
 
     private readonly Lazy<Task> _ready;
 
-    public StorageContext(string connectionString, StorageOptions options)
+    /// <param name="policy">An extra pipeline policy on every storage call (the benchmark counts calls with it).</param>
+    public StorageContext(string connectionString, StorageOptions options, HttpPipelinePolicy? policy = null)
     {
         var prefix = options.Prefix.ToLowerInvariant();
         var tableOptions = new TableClientOptions();
         ConfigureRetry(tableOptions);
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
         ConfigureRetry(queueOptions);
+        if (policy is not null)
+        {
+            tableOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
+            queueOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
+        }
         var tables = new TableServiceClient(connectionString, tableOptions);
         var queues = new QueueServiceClient(connectionString, queueOptions);
 

@@ -35,7 +35,7 @@ public static class CoreServices
 
         services.TryAddSingleton(TimeProvider.System);
         var connection = config["AzureWebJobsStorage"] is { Length: > 0 } c ? c : "UseDevelopmentStorage=true";
-        services.AddSingleton(new StorageContext(connection, storageOptions));
+        services.TryAddSingleton(new StorageContext(connection, storageOptions));
         services.AddSingleton<TokenKeys>();
         services.AddSingleton<OneTimeTokens>();
         services.AddSingleton<AccessTokens>();
