@@ -14,7 +14,7 @@ namespace AccountFunctions.Core.Security;
 /// </summary>
 public sealed class TokenKeys
 {
-    private readonly Lazy<Task<(byte[] Hmac, ECDsaSecurityKey Signing)>> _keys;
+    private readonly AsyncOnce<(byte[] Hmac, ECDsaSecurityKey Signing)> _keys;
 
     public TokenKeys(StorageContext storage, SecurityOptions security, JwtOptions jwt)
     {

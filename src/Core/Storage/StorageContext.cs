@@ -14,7 +14,7 @@ public sealed class StorageContext
 {
     public const string OutboxQueueName = "email-outbox";
 
-    private readonly Lazy<Task> _ready;
+    private readonly AsyncOnce<bool> _ready;
 
     /// <param name="policy">An extra pipeline policy on every storage call (the benchmark counts calls with it).</param>
     public StorageContext(string connectionString, StorageOptions options, HttpPipelinePolicy? policy = null)
@@ -38,9 +38,9 @@ public sealed class StorageContext
         Keys = tables.GetTableClient(prefix + "keys");
         Limits = tables.GetTableClient(prefix + "limits");
         Due = tables.GetTableClient(prefix + "due");
+        _ready = new AsyncOnce<bool>(CreateAsync);
         Outbox = queues.GetQueueClient(prefix + OutboxQueueName);
         OutboxPoison = queues.GetQueueClient(prefix + OutboxQueueName + "-poison");
-        _ready = new Lazy<Task>(CreateAsync);
     }
 
     public TableClient Accounts { get; }
@@ -55,17 +55,13 @@ public sealed class StorageContext
     public IEnumerable<TableClient> AllTables => [Accounts, Identifiers, Tokens, Keys, Limits, Due];
 
     /// <summary>Completes once tables and queues exist; retried on the next call if it failed.</summary>
-    public Task ReadyAsync()
-    {
-        var task = _ready.Value;
-        if (task.IsFaulted) throw task.Exception!.InnerException!;
-        return task;
-    }
+    public Task ReadyAsync() => _ready.Value;
 
-    private async Task CreateAsync()
+    private async Task<bool> CreateAsync()
     {
         await Task.WhenAll(AllTables.Select(t => t.CreateIfNotExistsAsync())
             .Concat<Task>([Outbox.CreateIfNotExistsAsync(), OutboxPoison.CreateIfNotExistsAsync()]));
+        return true;
     }
 
     // A request should fail fast (503) during a storage outage rather than hang on long retries.
