@@ -180,4 +180,52 @@ public sealed class LoginTests(AppFixture fixture) : IClassFixture<AppFixture>
         var other = await App.SignupVerifiedAsync(TestApp.NewEmail());
         await App.LoginAsync(other);
     }
+
+    [Fact]
+    public async Task SessionsAreListedWithClientDetailsAndOneCanBeEndedFromAnother()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail());
+        using var phoneLogin = new HttpRequestMessage(HttpMethod.Post, "/api/login")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { identifier = email, password = TestApp.Password }),
+        };
+        phoneLogin.Headers.Add("User-Agent", "PhoneApp/1.0");
+        phoneLogin.Headers.Add("X-Forwarded-For", "198.51.100.7, 203.0.113.9");
+        var phone = await TestApp.Body(await App.Http.SendAsync(phoneLogin));
+        var laptop = await App.LoginAsync(email);
+        var laptopAccess = laptop.GetProperty("accessToken").GetString();
+
+        var list = await TestApp.Body(await App.GetAsync("/api/me/sessions", laptopAccess));
+
+        Assert.Equal(2, list.GetArrayLength());
+        var phoneSession = list.EnumerateArray().Single(s => !s.GetProperty("current").GetBoolean());
+        Assert.Equal("PhoneApp/1.0", phoneSession.GetProperty("userAgent").GetString());
+        Assert.Equal("203.0.113.9", phoneSession.GetProperty("ipAddress").GetString()); // the last hop, not what the client wrote
+        var id = phoneSession.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await App.Http.SendAsync(Authorized(HttpMethod.Delete, $"/api/me/sessions/{id}", laptopAccess))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await App.GetAsync("/api/me", phone.GetProperty("accessToken").GetString())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await App.GetAsync("/api/me", laptopAccess)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await App.Http.SendAsync(Authorized(HttpMethod.Delete, $"/api/me/sessions/{id}", laptopAccess))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await App.Http.SendAsync(Authorized(HttpMethod.Delete, "/api/me/sessions/not%2Fan%23id", laptopAccess))).StatusCode);
+    }
+
+    [Fact]
+    public async Task ASessionOfAnotherAccountCannotBeEnded()
+    {
+        var mine = await App.LoginAsync(await App.SignupVerifiedAsync(TestApp.NewEmail()));
+        var theirs = await App.LoginAsync(await App.SignupVerifiedAsync(TestApp.NewEmail()));
+        var theirId = (await TestApp.Body(await App.GetAsync("/api/me/sessions", theirs.GetProperty("accessToken").GetString())))[0].GetProperty("id").GetString();
+
+        var attempt = await App.Http.SendAsync(Authorized(HttpMethod.Delete, $"/api/me/sessions/{theirId}", mine.GetProperty("accessToken").GetString()));
+
+        Assert.Equal(HttpStatusCode.NotFound, attempt.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await App.GetAsync("/api/me", theirs.GetProperty("accessToken").GetString())).StatusCode);
+    }
+
+    private static HttpRequestMessage Authorized(HttpMethod method, string path, string? bearer)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+        return request;
+    }
 }

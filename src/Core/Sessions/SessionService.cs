@@ -111,6 +111,36 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         await storage.Accounts.DeleteIfExistsAsync(session.PartitionKey, session.RowKey, ct);
     }
 
+    public sealed record SessionInfo(string Id, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, DateTimeOffset ExpiresAt,
+        bool RememberMe, string? UserAgent, string? IpAddress, bool Current);
+
+    /// <summary>The account's live sessions, newest first (one partition range query).</summary>
+    public async Task<List<SessionInfo>> ListAsync(Caller caller, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var now = time.GetUtcNow();
+        var list = new List<SessionInfo>();
+        await foreach (var s in storage.Accounts.QueryAsync<SessionRow>(r => r.PartitionKey == caller.AccountId
+            && r.RowKey.CompareTo(SessionRow.Prefix) >= 0 && r.RowKey.CompareTo(SessionRow.Prefix + "~") < 0, cancellationToken: ct))
+        {
+            if (s.ExpiresAt <= now) continue;
+            list.Add(new SessionInfo(s.SessionId, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.RememberMe, s.UserAgent, s.IpAddress,
+                s.SessionId == caller.SessionId));
+        }
+        return list.OrderByDescending(s => s.LastUsedAt).ToList();
+    }
+
+    /// <summary>Ends one of the caller's own sessions; its access tokens stop working at once.</summary>
+    public async Task<bool> EndAsync(Caller caller, string sessionId, CancellationToken ct = default)
+    {
+        if (sessionId.Length != 22 || !sessionId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
+        await storage.ReadyAsync();
+        var row = await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + sessionId, ct);
+        if (row is null) return false;
+        await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+        return true;
+    }
+
     private async Task<string> RefreshTokenAsync(SessionRow session, int generation) =>
         $"{session.AccountId}.{session.SessionId}.{generation}.{Base64UrlEncoder.Encode(await MacAsync(session, generation))}";
 

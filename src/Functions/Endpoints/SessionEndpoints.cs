@@ -51,6 +51,12 @@ public static class SessionEndpoints
             return account is null ? Errors.Unauthorized.ToProblem() : Results.Json(AccountView.From(account), Json.Options);
         }).RequireCaller();
 
+        app.MapGet("/api/me/sessions", async (HttpContext http, SessionService sessions) =>
+            Results.Json(await sessions.ListAsync(http.Caller(), http.RequestAborted), Json.Options)).RequireCaller();
+
+        app.MapDelete("/api/me/sessions/{id}", async (HttpContext http, string id, SessionService sessions) =>
+            await sessions.EndAsync(http.Caller(), id, http.RequestAborted) ? Results.NoContent() : Errors.NotFound.ToProblem()).RequireCaller();
+
         app.MapGet("/api/.well-known/jwks.json", async (AccessTokens tokens) =>
             Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json"));
     }
