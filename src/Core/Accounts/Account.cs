@@ -61,6 +61,8 @@ public sealed class Account : ITableEntity
     public string? Location { get; set; }
     public string? PreferencesJson { get; set; }
     public string? LockReason { get; set; }
+    /// <summary>The status an admin's lock interrupted; unlocking restores it.</summary>
+    public string? StatusBeforeLock { get; set; }
 
     // Stored copies for the Manage API's prefix search (Table filters compare case-sensitively).
     // Derived on every write; the setters exist only so the table client stores them.

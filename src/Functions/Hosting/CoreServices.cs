@@ -1,4 +1,5 @@
 using AccountFunctions.Core;
+using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;
@@ -50,6 +51,7 @@ public static class CoreServices
         services.AddSingleton<VerificationService>();
         services.AddSingleton<LoginService>();
         services.AddSingleton<LockoutSweeper>();
+        services.AddSingleton<ManageService>();
         services.AddSingleton<TriggerFunctions>();
 
         services.AddHttpClient(nameof(SendGridTransport));

@@ -1,0 +1,398 @@
+using System.Text;
+using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AccountFunctions.Core.Approval;
+
+/// <summary>The contract's Account object plus what only admins see: the note left at signup.</summary>
+public sealed record ManagedAccountView(
+    string Id, string? Email, bool EmailVerified, string? PendingEmail, string? AccountNumber,
+    string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
+    bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt, string? Comment)
+{
+    public static ManagedAccountView From(Account a)
+    {
+        var v = AccountView.From(a);
+        return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
+            v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, a.Comment);
+    }
+}
+
+public sealed record AccountPage(IReadOnlyList<ManagedAccountView> Items, string? NextCursor);
+public sealed record ListQuery(string? Status, string? Q, string? Cursor, string? Limit);
+public sealed record ManageUpdate(string? Role = null, string? FirstName = null, string? LastName = null);
+
+/// <summary>
+/// The admin side of issue 3: list and read accounts, change role and names, approve, reject,
+/// lock, unlock, delete, create invites. Every account change re-reads the row and writes it
+/// with the ETag it read (retried a few times on a conflict), and an email it causes commits in
+/// the same transaction (the outbox row lives in the account's partition).
+/// </summary>
+public sealed class ManageService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
+    LockoutSweeper sweeper, InviteService invites, AccountsOptions options, TimeProvider time, ILogger<ManageService> log)
+{
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 100;
+    public const int ReasonLength = 500;
+    public const string AdminLockReason = "admin";
+    private const int MaxQueryLength = EmailAddress.MaxLength;
+    private const int MaxPagesPerRequest = 10;
+    private const int MaxAttempts = 5;
+
+    private static readonly string[] Statuses =
+        [AccountStatus.Unverified, AccountStatus.PendingApproval, AccountStatus.Active, AccountStatus.Locked, AccountStatus.Rejected];
+
+    /// <summary>Whether the caller is an admin now, by the stored account (a token's role claim may be stale).</summary>
+    public async Task<bool> IsAdminAsync(string accountId, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        return account is { Role: Roles.Admin, Status: AccountStatus.Active };
+    }
+
+    public async Task<Result<AccountPage>> ListAsync(ListQuery query, CancellationToken ct = default)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var status = string.IsNullOrEmpty(query.Status) ? null : query.Status;
+        if (status is not null && !Statuses.Contains(status)) errors["status"] = [$"Use one of: {string.Join(", ", Statuses)}."];
+        var prefix = string.IsNullOrWhiteSpace(query.Q) ? null : query.Q.Trim().Normalize(NormalizationForm.FormC).ToLowerInvariant();
+        if (prefix is { Length: > MaxQueryLength }) errors["q"] = [$"Use at most {MaxQueryLength} characters."];
+        var limit = DefaultPageSize;
+        if (!string.IsNullOrEmpty(query.Limit) && (!int.TryParse(query.Limit, System.Globalization.NumberStyles.None, null, out limit) || limit is < 1 or > MaxPageSize))
+            errors["limit"] = [$"Use a whole number from 1 to {MaxPageSize}."];
+        string? continuation = null;
+        if (!string.IsNullOrEmpty(query.Cursor) && !TryDecodeCursor(query.Cursor, out continuation))
+            errors["cursor"] = ["This cursor is not one this API gave out."];
+        if (errors.Count > 0) return Errors.Validation(errors);
+
+        await storage.ReadyAsync();
+        var filter = Filter(status, prefix);
+        var items = new List<ManagedAccountView>();
+        // A filtered page may come back short (even empty) with a continuation: read on until the
+        // page is full or the table ends, within a bound so one request stays cheap.
+        try
+        {
+            for (var pages = 0; pages < MaxPagesPerRequest && items.Count < limit; pages++)
+            {
+                var wanted = limit - items.Count;
+                var page = await FirstPageAsync(storage.Accounts.QueryAsync<Account>(filter, maxPerPage: wanted, cancellationToken: ct)
+                    .AsPages(continuation, wanted));
+                if (page is null) { continuation = null; break; }
+                items.AddRange(page.Values.Select(ManagedAccountView.From));
+                continuation = page.ContinuationToken;
+                if (continuation is null) break;
+            }
+        }
+        catch (ArgumentException)
+        {
+            // The client library refuses a continuation token it cannot split into keys.
+            return Errors.Validation("cursor", "This cursor is not one this API gave out.");
+        }
+        return new AccountPage(items, continuation is null ? null : Base64UrlEncoder.Encode(continuation));
+    }
+
+    public async Task<Result<ManagedAccountView>> GetAsync(string id, CancellationToken ct = default)
+    {
+        if (!IsAccountId(id)) return InvalidId;
+        await storage.ReadyAsync();
+        var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+        return account is null ? Errors.NotFound : ManagedAccountView.From(account);
+    }
+
+    public async Task<Result<ManagedAccountView>> UpdateAsync(string callerId, string id, ManageUpdate update, CancellationToken ct = default)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (update.Role is not null and not Roles.User and not Roles.Admin) errors["role"] = [$"Use \"{Roles.User}\" or \"{Roles.Admin}\"."];
+        SignupService.CheckLength(errors, "firstName", update.FirstName, Limits.NameLength);
+        SignupService.CheckLength(errors, "lastName", update.LastName, Limits.NameLength);
+        if (errors.Count > 0) return Errors.Validation(errors);
+        if (update.Role == Roles.User && id == callerId) return Errors.InvalidState; // the last admin could lock everyone out
+
+        var result = await ChangeAsync(id, async (account, now) =>
+        {
+            if (update.FirstName is not null) account.FirstName = Clean(update.FirstName);
+            if (update.LastName is not null) account.LastName = Clean(update.LastName);
+            if (update.Role is not null)
+            {
+                // Promotion: the index row first, so a crash leaves at worst a row the approval
+                // notice skips (it re-reads the role), never an admin who gets no notices.
+                if (update.Role == Roles.Admin && account.Role != Roles.Admin) await identifiers.AddAdminAsync(account.Id, now, ct);
+                account.Role = update.Role;
+            }
+            return Change.Silent;
+        }, ct);
+        if (!result.Ok) return result.Error!;
+        var changed = result.Value!;
+        if (changed.Role == Roles.User) await identifiers.RemoveAdminAsync(changed.Id, ct);
+        return ManagedAccountView.From(changed);
+    }
+
+    public async Task<Result<ManagedAccountView>> ApproveAsync(string id, CancellationToken ct = default)
+    {
+        var result = await ChangeAsync(id, (account, _) =>
+        {
+            if (account.Status != AccountStatus.PendingApproval) return Task.FromResult<Result<Change>>(Errors.InvalidState);
+            account.Status = AccountStatus.Active;
+            return Task.FromResult<Result<Change>>(Notice(account, VerifiedEmail(account), EmailTemplates.AccountApproved));
+        }, ct);
+        if (!result.Ok) return result.Error!;
+        log.LogInformation("Account {AccountId} approved", id);
+        return ManagedAccountView.From(result.Value!);
+    }
+
+    public async Task<Result<ManagedAccountView>> RejectAsync(string id, string? reason, CancellationToken ct = default)
+    {
+        if (CheckReason(reason) is { } invalid) return invalid;
+        var result = await ChangeAsync(id, (account, _) =>
+        {
+            if (account.Status != AccountStatus.PendingApproval) return Task.FromResult<Result<Change>>(Errors.InvalidState);
+            account.Status = AccountStatus.Rejected;
+            return Task.FromResult<Result<Change>>(Notice(account, VerifiedEmail(account), EmailTemplates.AccountRejected, ("reason", Clean(reason))));
+        }, ct);
+        if (!result.Ok) return result.Error!;
+        log.LogInformation("Account {AccountId} rejected", id);
+        return ManagedAccountView.From(result.Value!);
+    }
+
+    public async Task<Result<ManagedAccountView>> LockAsync(string callerId, string id, string? reason, CancellationToken ct = default)
+    {
+        if (CheckReason(reason) is { } invalid) return invalid;
+        if (id == callerId) return Errors.InvalidState;
+        var result = await ChangeAsync(id, (account, _) =>
+        {
+            if (account.Status == AccountStatus.Locked) return Task.FromResult<Result<Change>>(Errors.InvalidState);
+            account.StatusBeforeLock = account.Status;
+            account.Status = AccountStatus.Locked;
+            account.LockReason = Clean(reason) ?? AdminLockReason;
+            return Task.FromResult<Result<Change>>(Notice(account, account.Email, EmailTemplates.AccountLockedByAdmin, ("reason", Clean(reason))));
+        }, ct);
+        if (!result.Ok) return result.Error!;
+        // After the status change: a login racing this one either committed first (its session
+        // is found here) or fails on the account's ETag and then sees the lock.
+        await sweeper.EndSessionsAsync(id, ct);
+        log.LogInformation("Account {AccountId} locked by an admin", id);
+        return ManagedAccountView.From(result.Value!);
+    }
+
+    /// <summary>
+    /// Unlock. An account the sweep locked for an unconfirmed email gets a new deadline and a new
+    /// link and code (its email is still unproven); any other goes back to where the lock found it.
+    /// </summary>
+    public async Task<Result<ManagedAccountView>> UnlockAsync(string id, CancellationToken ct = default)
+    {
+        var result = await ChangeAsync(id, async (account, now) =>
+        {
+            if (account.Status != AccountStatus.Locked) return Errors.InvalidState;
+            var sweptFor = account.LockReason == LockoutSweeper.UnconfirmedEmail ? account.PendingEmail ?? account.Email : null;
+            var restored = RestoredStatus(account);
+            account.LockReason = null;
+            account.StatusBeforeLock = null;
+            if (sweptFor is not null) return await RenewConfirmationAsync(account, sweptFor, restored, now, ct);
+            account.Status = restored;
+            return Notice(account, account.Email, EmailTemplates.AccountUnlocked);
+        }, ct);
+        if (!result.Ok) return result.Error!;
+        log.LogInformation("Account {AccountId} unlocked; status {Status}", id, result.Value!.Status);
+        return ManagedAccountView.From(result.Value!);
+    }
+
+    public async Task<Result<bool>> DeleteAsync(string callerId, string id, CancellationToken ct = default)
+    {
+        if (!IsAccountId(id)) return InvalidId;
+        if (id == callerId) return Errors.InvalidState;
+        await storage.ReadyAsync();
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+            if (account is null) return attempt == 0 ? Errors.NotFound : true;
+            // Index rows first, the account row last: a crash in between leaves the account in
+            // place (unable to sign in by a removed index row), and deleting again finishes.
+            await RemoveIndexRowsAsync(account, ct);
+            await RemovePartitionRowsAsync(id, ct);
+            // Conditional on the ETag: if a login or another change slipped in, go round again
+            // so its new rows (a session) go too.
+            if (await storage.Accounts.TryDeleteAsync(account, ct))
+            {
+                log.LogInformation("Account {AccountId} deleted by an admin", id);
+                return true;
+            }
+        }
+        throw new InvalidOperationException($"Account {id} kept changing while being deleted.");
+    }
+
+    public async Task<Result<Invite>> CreateInviteAsync(string? email, string callerId, CancellationToken ct = default) =>
+        await invites.CreateAsync(string.IsNullOrWhiteSpace(email) ? null : email, callerId, ct);
+
+    /// <summary>What a change did beyond the account row: at most one email, committed with it.</summary>
+    private sealed record Change(OutboxRow? Mail)
+    {
+        public static readonly Change Silent = new((OutboxRow?)null);
+    }
+
+    /// <summary>Read, apply, write with the ETag read; on a conflict, read and apply again.</summary>
+    private async Task<Result<Account>> ChangeAsync(string id, Func<Account, DateTimeOffset, Task<Result<Change>>> apply, CancellationToken ct)
+    {
+        if (!IsAccountId(id)) return InvalidId;
+        await storage.ReadyAsync();
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+            if (account is null) return Errors.NotFound;
+            var now = time.GetUtcNow();
+            var change = await apply(account, now);
+            if (!change.Ok) return change.Error!;
+            account.UpdatedAt = now;
+            var committed = change.Value!.Mail is { } mail
+                ? await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+                    [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct)
+                : await storage.Accounts.TryReplaceAsync(account, ct);
+            if (committed) return account;
+        }
+        throw new InvalidOperationException($"Account {id} kept changing; gave up after {MaxAttempts} attempts.");
+    }
+
+    private Change Notice(Account account, string? to, string template, params (string Key, string? Value)[] fields)
+    {
+        if (to is null) return Change.Silent; // an account without email (account number) hears nothing
+        var model = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" };
+        foreach (var (key, value) in fields) model[key] = value ?? "";
+        return new Change(outbox.Create(account.Id, template, to, SignupService.FullName(account), model));
+    }
+
+    /// <summary>
+    /// The sweep's lock, undone: a new deadline (its marker written before the account, as at
+    /// signup) and a new grant, whose link and code go out with the account change.
+    /// </summary>
+    private async Task<Result<Change>> RenewConfirmationAsync(Account account, string email, string status, DateTimeOffset now, CancellationToken ct)
+    {
+        var emailHash = EmailAddress.Hash(email);
+        var deadline = now + options.EmailConfirmationDeadline;
+        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), TableUpdateMode.Replace, ct);
+        var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, emailHash, options.VerificationTokenLifetime, ct);
+        // Resend finds unverified accounts by their claim; the claim may have been pruned meanwhile.
+        await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
+        account.Status = status;
+        account.ConfirmationDeadline = deadline;
+        account.VerificationGrant = grant.TokenId;
+        return new Change(outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, SignupService.FullName(account),
+            new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
+    }
+
+    /// <summary>
+    /// Where an unlock returns an account: the status an admin's lock recorded, else (a sweep lock)
+    /// <c>unverified</c> for an email never confirmed, and <c>active</c> for an unconfirmed email
+    /// change on an account that had been in use.
+    /// </summary>
+    private static string RestoredStatus(Account account)
+    {
+        if (account.StatusBeforeLock is { } before && before != AccountStatus.Locked && Statuses.Contains(before)) return before;
+        return account.Email is not null && !account.EmailVerified ? AccountStatus.Unverified : AccountStatus.Active;
+    }
+
+    private async Task RemoveIndexRowsAsync(Account account, CancellationToken ct)
+    {
+        foreach (var email in new[] { account.Email, account.PendingEmail }.OfType<string>().Distinct())
+        {
+            var hash = EmailAddress.Hash(email);
+            // The owner row only if it is this account's: the address may belong to someone else.
+            if (await identifiers.GetEmailOwnerAsync(hash, ct) is { } owner && owner.AccountId == account.Id)
+                await identifiers.TryRemoveAsync(owner, ct);
+            await identifiers.RemoveClaimAsync(hash, account.Id, ct);
+            foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert })
+                await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(purpose, hash), account.Id, ct);
+        }
+        if (account.AccountNumber is { } number
+            && await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct) is { } numberOwner && numberOwner.AccountId == account.Id)
+            await identifiers.TryRemoveAsync(numberOwner, ct);
+        await identifiers.RemoveAdminAsync(account.Id, ct);
+        if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
+        if (account.ConfirmationDeadline is { } deadline)
+            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
+    }
+
+    /// <summary>Sessions (so tokens die at once) and outbox rows (with their replay markers); not the account row.</summary>
+    private async Task RemovePartitionRowsAsync(string id, CancellationToken ct)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in storage.Accounts.QueryAsync<TableEntity>(e => e.PartitionKey == id, cancellationToken: ct))
+            if (row.RowKey != Account.Row) rows.Add(row);
+        foreach (var row in rows)
+        {
+            await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+            if (row.RowKey.StartsWith(OutboxRow.Prefix, StringComparison.Ordinal) && row.GetDateTimeOffset(nameof(OutboxRow.CreatedAt)) is { } created)
+            {
+                var marker = DueRow.For(DueRow.Outbox, $"{id}-{row.RowKey[OutboxRow.Prefix.Length..]}", created + Outbox.ReplayAfter);
+                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
+            }
+        }
+    }
+
+    private static string Filter(string? status, string? prefix)
+    {
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {Account.Row}");
+        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
+        if (prefix is not null)
+        {
+            // Table filters compare strings ordinally: "starts with p" is p <= x < (p with its last character bumped).
+            var low = TableClient.CreateQueryFilter($"{prefix}");
+            var high = TableClient.CreateQueryFilter($"{UpperBound(prefix)}");
+            var fields = new[] { nameof(Account.EmailSearch), nameof(Account.FirstNameSearch), nameof(Account.LastNameSearch) };
+            filter += " and (" + string.Join(" or ", fields.Select(f => $"({f} ge {low} and {f} lt {high})")) + ")";
+        }
+        return filter;
+    }
+
+    private static string UpperBound(string prefix)
+    {
+        var last = prefix[^1];
+        // Bumping a character into or past the surrogate range would make invalid text; the
+        // largest BMP character as a suffix is the fallback (it misses only names that continue
+        // with a supplementary character there).
+        return last < '\ud7ff' ? prefix[..^1] + (char)(last + 1) : prefix + '\uffff';
+    }
+
+    private static async Task<Azure.Page<Account>?> FirstPageAsync(IAsyncEnumerable<Azure.Page<Account>> pages)
+    {
+        await foreach (var page in pages) return page;
+        return null;
+    }
+
+    // The cursor is the table's continuation token, base64url-wrapped so clients treat it as opaque.
+    private static bool TryDecodeCursor(string cursor, out string? continuation)
+    {
+        continuation = null;
+        if (cursor.Length > 2048 || !cursor.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
+        try
+        {
+            var text = new UTF8Encoding(false, true).GetString(Base64UrlEncoder.DecodeBytes(cursor));
+            if (text.Length == 0 || text.Any(char.IsControl) || text.Split(' ').Length > 2) return false;
+            continuation = text;
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static Error? CheckReason(string? reason)
+    {
+        var errors = new Dictionary<string, string[]>();
+        SignupService.CheckLength(errors, "reason", reason, ReasonLength);
+        return errors.Count > 0 ? Errors.Validation(errors) : null;
+    }
+
+    private static string? VerifiedEmail(Account a) => a.EmailVerified ? a.Email : null;
+
+    private static string? Clean(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    private static readonly Error InvalidId = Errors.Validation("id", "An account id is 32 lowercase hexadecimal characters.");
+
+    public static bool IsAccountId(string? id) => id is { Length: 32 } && id.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+}

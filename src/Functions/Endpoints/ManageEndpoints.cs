@@ -1,0 +1,85 @@
+using AccountFunctions.Core;
+using AccountFunctions.Core.Approval;
+using AccountFunctions.Functions.Hosting;
+
+namespace AccountFunctions.Functions.Endpoints;
+
+/// <summary>
+/// The admin API. Every route needs a live session (401) whose account is, by what storage says
+/// now, an active admin (403): the token's role claim alone could be up to a token-life stale.
+/// </summary>
+public static class ManageEndpoints
+{
+    public sealed record ReasonRequest(string? Reason = null);
+    public sealed record InviteRequest(string? Email = null);
+
+    public static void MapManage(this IEndpointRouteBuilder app)
+    {
+        var manage = app.MapGroup("/api/manage").RequireCaller().AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var service = http.RequestServices.GetRequiredService<ManageService>();
+            return await service.IsAdminAsync(http.Caller().AccountId, http.RequestAborted)
+                ? await next(context)
+                : Errors.Forbidden.ToProblem();
+        });
+
+        manage.MapGet("/users", async (HttpContext http, ManageService service, string? status, string? q, string? cursor, string? limit) =>
+            (await service.ListAsync(new ListQuery(status, q, cursor, limit), http.RequestAborted)).ToHttp(page => Results.Json(page, Json.Options)));
+
+        manage.MapGet("/users/{id}", async (HttpContext http, ManageService service, string id) =>
+            (await service.GetAsync(id, http.RequestAborted)).ToHttp(Ok));
+
+        manage.MapPatch("/users/{id}", async (HttpContext http, ManageService service, string id) =>
+        {
+            var body = await Json.ReadAsync<ManageUpdate>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            return (await service.UpdateAsync(http.Caller().AccountId, id, body.Value!, http.RequestAborted)).ToHttp(Ok);
+        });
+
+        manage.MapPost("/users/{id}/approve", async (HttpContext http, ManageService service, string id) =>
+        {
+            var body = await ReadOptionalAsync(http, new ReasonRequest());
+            if (!body.Ok) return body.Error!.ToProblem();
+            return (await service.ApproveAsync(id, http.RequestAborted)).ToHttp(Ok);
+        });
+
+        manage.MapPost("/users/{id}/reject", async (HttpContext http, ManageService service, string id) =>
+        {
+            var body = await ReadOptionalAsync(http, new ReasonRequest());
+            if (!body.Ok) return body.Error!.ToProblem();
+            return (await service.RejectAsync(id, body.Value!.Reason, http.RequestAborted)).ToHttp(Ok);
+        });
+
+        manage.MapPost("/users/{id}/lock", async (HttpContext http, ManageService service, string id) =>
+        {
+            var body = await ReadOptionalAsync(http, new ReasonRequest());
+            if (!body.Ok) return body.Error!.ToProblem();
+            return (await service.LockAsync(http.Caller().AccountId, id, body.Value!.Reason, http.RequestAborted)).ToHttp(Ok);
+        });
+
+        manage.MapPost("/users/{id}/unlock", async (HttpContext http, ManageService service, string id) =>
+        {
+            var body = await ReadOptionalAsync(http, new ReasonRequest());
+            if (!body.Ok) return body.Error!.ToProblem();
+            return (await service.UnlockAsync(id, http.RequestAborted)).ToHttp(Ok);
+        });
+
+        manage.MapDelete("/users/{id}", async (HttpContext http, ManageService service, string id) =>
+            (await service.DeleteAsync(http.Caller().AccountId, id, http.RequestAborted)).ToHttp(_ => Results.NoContent()));
+
+        manage.MapPost("/invites", async (HttpContext http, ManageService service) =>
+        {
+            var body = await ReadOptionalAsync(http, new InviteRequest());
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await service.CreateInviteAsync(body.Value!.Email, http.Caller().AccountId, http.RequestAborted);
+            return result.ToHttp(invite => Results.Json(invite, Json.Options, statusCode: StatusCodes.Status201Created));
+        });
+    }
+
+    private static IResult Ok(ManagedAccountView account) => Results.Json(account, Json.Options);
+
+    /// <summary>These actions need no body: an empty one counts as <c>{}</c>; anything else is read strictly.</summary>
+    private static async Task<Result<T>> ReadOptionalAsync<T>(HttpContext http, T empty) where T : class =>
+        http.Request.ContentLength == 0 ? empty : await Json.ReadAsync<T>(http);
+}
