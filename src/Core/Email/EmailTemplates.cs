@@ -25,12 +25,17 @@ public static class EmailTemplates
     public const string AccountRejected = "account_rejected";
     public const string AccountLockedByAdmin = "account_locked";
     public const string AccountUnlocked = "account_unlocked";
+    public const string MagicLink = "magic_link";
+    public const string PasswordReset = "password_reset";
+    public const string PasswordChanged = "password_changed";
 
     /// <summary>Which page of /account/ a template's link opens.</summary>
     public static string? PageFor(string template) => template switch
     {
         VerifyEmail => "verify",
         ApprovalRequested => "manage",
+        MagicLink => "magic",
+        PasswordReset => "reset-password",
         _ => null,
     };
 
@@ -86,6 +91,24 @@ public static class EmailTemplates
             $"Hello{Name(m)},",
             ["An administrator unlocked your account. You can sign in again."],
             null, null, null, "If you did not expect this, reset your password."),
+        MagicLink => Compose(
+            "Your sign-in link",
+            $"Hello{Name(m)},",
+            ["Use this link or code to sign in. It works once, for a few minutes."],
+            m.Link, "Sign me in", m.Code,
+            "If you did not ask to sign in, ignore this email; nobody can sign in without it."),
+        PasswordReset => Compose(
+            "Reset your password",
+            $"Hello{Name(m)},",
+            ["Someone (hopefully you) asked to reset the password of your account. The link works once, for a short time."],
+            m.Link, "Choose a new password", null,
+            "If you did not ask for this, ignore this email: your password stays as it is."),
+        PasswordChanged => Compose(
+            "Your password was changed",
+            $"Hello{Name(m)},",
+            ["The password of your account was just changed, and other sessions were signed out."],
+            null, null, null,
+            "If this wasn't you, reset your password at once and tell your administrator."),
         _ => throw new InvalidOperationException($"Unknown email template '{template}'."),
     };
 
