@@ -55,6 +55,8 @@ public sealed class Account : ITableEntity
     public DateTimeOffset? ConfirmationDeadline { get; set; }
     /// <summary>Id of the verification link/code pair in force; older ones are superseded.</summary>
     public string? VerificationGrant { get; set; }
+    /// <summary>Id of the sign-in link/code pair in force (magic link); a newer request supersedes it.</summary>
+    public string? MagicGrant { get; set; }
     public bool MfaEnabled { get; set; }
     public string? AvatarUrl { get; set; }
     public string? Bio { get; set; }

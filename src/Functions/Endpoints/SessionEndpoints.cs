@@ -26,6 +26,22 @@ public static class SessionEndpoints
             return result.ToHttp(session => SessionResult(http, session, body.Value!.UseCookie == true));
         });
 
+        app.MapPost("/api/login/email", async (HttpContext http, MagicLinkService magic) =>
+        {
+            var body = await Json.ReadAsync<RegistrationEndpoints.ResendRequest>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await magic.RequestAsync(body.Value!.Email, http.RequestAborted);
+            return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
+        });
+
+        app.MapPost("/api/login/email/redeem", async (HttpContext http, MagicLinkService magic) =>
+        {
+            var body = await Json.ReadAsync<MagicRedeemRequest>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await magic.RedeemAsync(body.Value!, http.Client(), http.RequestAborted);
+            return result.ToHttp(session => SessionResult(http, session, false));
+        });
+
         app.MapPost("/api/token/refresh", async (HttpContext http, SessionService sessions) =>
         {
             var (token, fromCookie, error) = await RefreshTokenFromAsync(http);

@@ -50,6 +50,7 @@ public static class CoreServices
         services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
         services.AddSingleton<LoginService>();
+        services.AddSingleton<MagicLinkService>();
         services.AddSingleton<LockoutSweeper>();
         services.AddSingleton<ManageService>();
         services.AddSingleton<TriggerFunctions>();

@@ -1,0 +1,87 @@
+using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
+using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+
+namespace AccountFunctions.Core.Login;
+
+public sealed record MagicRedeemRequest(string? Token, string? Email, string? Code);
+
+/// <summary>
+/// Sign-in by email: one mail with a link and a 6-digit code, valid for MagicLinkLifetime, single
+/// use, 5 wrong codes kill the code, a newer request supersedes the older one. Requesting answers
+/// the same whether or not the address has an account. Only the verified owner of an address
+/// gets a link, so redeeming it proves the same thing verification did.
+/// </summary>
+public sealed class MagicLinkService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+    RateLimiter limiter, SessionService sessions, AccountsOptions options, SecurityOptions security, TimeProvider time,
+    ILogger<MagicLinkService> log)
+{
+    public async Task<Result<string>> RequestAsync(string? email, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
+        if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
+        var subject = EmailAddress.Hash(email);
+        await storage.ReadyAsync();
+        var decision = await limiter.HitAsync("magic", subject, security.ResendLimit, security.ResendWindow, ct);
+        if (!decision.Allowed) return "accepted";
+        var account = await signup.OwnerAsync(subject, ct);
+        if (account is null) return "accepted";
+
+        var grant = await tokens.IssueAsync(TokenPurpose.Magic, account.Id, subject, options.MagicLinkLifetime, ct);
+        for (var attempt = 0; attempt < 5 && account is not null; attempt++)
+        {
+            account.MagicGrant = grant.TokenId;
+            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
+                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
+            var committed = await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
+            if (committed) break;
+            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+        }
+        return "accepted";
+    }
+
+    public async Task<Result<SessionView>> RedeemAsync(MagicRedeemRequest request, ClientInfo client, CancellationToken ct = default)
+    {
+        string accountId, grant;
+        if (request.Token is not null)
+        {
+            var link = await tokens.RedeemLinkAsync(TokenPurpose.Magic, request.Token, ct);
+            if (!link.Ok) return link.Error!;
+            (accountId, grant) = (link.Value!.AccountId, link.Value.PartitionKey);
+        }
+        else if (request.Email is not null && request.Code is not null)
+        {
+            if (!EmailAddress.IsValid(request.Email)) return Errors.InvalidToken;
+            var code = await tokens.RedeemCodeAsync(TokenPurpose.Magic, EmailAddress.Hash(request.Email), request.Code, ct);
+            if (!code.Ok) return code.Error!;
+            (accountId, grant) = (code.Value!.AccountId, code.Value.Grant);
+        }
+        else
+        {
+            return Errors.Validation("token", "Send either a token, or an email and a code.");
+        }
+
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            // Superseded by a newer request, or already used through the other half of the pair.
+            if (account is null || account.MagicGrant != grant || !account.EmailVerified) return Errors.InvalidToken;
+            if (LoginService.StatusError(account) is { } refused) return refused;
+            var session = sessions.New(account.Id, false, client);
+            account.MagicGrant = null;
+            account.LastLoginAt = time.GetUtcNow();
+            if (await storage.Accounts.TrySubmitAsync(
+                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
+            {
+                log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
+                return await sessions.ViewAsync(account, session);
+            }
+        }
+        throw new InvalidOperationException("Account kept changing during sign-in by email.");
+    }
+}
