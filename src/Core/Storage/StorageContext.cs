@@ -121,9 +121,10 @@ public static class TableResults
     /// <summary>
     /// Deletes the row only if it still has the ETag that was read: the single-use primitive.
     /// The row is first claimed with a conditional update, then deleted with the ETag that update
-    /// returned. Azure honours If-Match on a delete, but Azurite ignores it (twenty parallel
-    /// deletes with one ETag all succeed there), and an update's If-Match is honoured by both;
-    /// the extra write keeps "exactly one winner" true wherever the app runs.
+    /// returned. Azure honours If-Match on a delete, but Azurite answers success to a delete of a
+    /// row that is already gone (twenty parallel deletes with one ETag all "succeed" there), and
+    /// under load it can even let two conditional updates with one ETag through; the winner is
+    /// the caller whose delete, with the ETag its own claim produced, still matches.
     /// </summary>
     public static async Task<bool> TryDeleteAsync(this TableClient table, ITableEntity entity, CancellationToken ct = default)
     {
@@ -144,6 +145,12 @@ public static class TableResults
         }
         catch (RequestFailedException e) when (e.IsNotFound())
         {
+        }
+        catch (RequestFailedException e) when (e.IsPreconditionFailed())
+        {
+            // Someone else's claim landed after ours (Azurite checks If-Match and writes in two
+            // steps, so two claims can both pass under load); the one whose delete matches wins.
+            return false;
         }
         return true;
     }
