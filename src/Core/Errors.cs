@@ -21,6 +21,7 @@ public static class Errors
     public static readonly Error InvalidToken = new("invalid_token", 400, "The link or code is invalid, used or expired.");
     public static readonly Error EmailTaken = new("email_taken", 409, "Another account has already verified this email address.");
     public static readonly Error InvalidCredentials = new("invalid_credentials", 401, "The identifier or password is wrong.");
+    public static readonly Error WrongPassword = new("wrong_password", 400, "The current password is wrong.");
     public static readonly Error EmailNotVerified = new("email_not_verified", 403, "The email address has not been verified yet.");
     public static readonly Error ApprovalPending = new("approval_pending", 403, "The account is waiting for an administrator's approval.");
     public static readonly Error AccountLocked = new("account_locked", 403, "The account is locked.");

@@ -30,6 +30,7 @@ public static class AccountFunctionsApp
         app.MapRegistration();
         app.MapSessions();
         app.MapTriggers();
+        app.MapRecovery();
         app.MapManage();
         return app;
     }

@@ -46,15 +46,32 @@ public sealed class StorageContractTests(AppFixture fixture) : IClassFixture<App
     }
 
     [Fact]
-    public async Task TwentyParallelConditionalDeletesOfOneRowHaveExactlyOneWinner()
+    public async Task FiftyParallelConsumptionsOfOneRowHaveExactlyOneWinner()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var row = await NewRowAsync();
+            var copies = Enumerable.Range(0, 50).Select(_ => new IdentifierRow { PartitionKey = row.PartitionKey, RowKey = row.RowKey, ETag = row.ETag });
+
+            var results = await Task.WhenAll(copies.Select(c => Table.TryConsumeAsync(c, "v1")));
+
+            Assert.Equal(1, results.Count(r => r));
+            Assert.Null(await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey));
+        }
+    }
+
+    [Fact]
+    public async Task AConsumedVersionStaysConsumedEvenIfTheRowCouldNotBeDeleted()
     {
         var row = await NewRowAsync();
-        var copies = Enumerable.Range(0, 20).Select(_ => new IdentifierRow { PartitionKey = row.PartitionKey, RowKey = row.RowKey, ETag = row.ETag });
+        var stale = new IdentifierRow { PartitionKey = row.PartitionKey, RowKey = row.RowKey, ETag = row.ETag };
+        row.AccountId = "changed";
+        Assert.True(await Table.TryReplaceAsync(row)); // the row moved on: the consumer's delete will not match
 
-        var results = await Task.WhenAll(copies.Select(c => Table.TryDeleteAsync(c)));
-
-        Assert.Equal(1, results.Count(r => r));
-        Assert.Null(await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey));
+        Assert.True(await Table.TryConsumeAsync(stale, "v1"));
+        Assert.NotNull(await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey));
+        Assert.False(await Table.TryConsumeAsync(row, "v1"));
+        Assert.True(await Table.TryConsumeAsync(row, "v2"));
     }
 
     [Fact]

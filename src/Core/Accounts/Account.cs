@@ -57,6 +57,8 @@ public sealed class Account : ITableEntity
     public string? VerificationGrant { get; set; }
     /// <summary>Id of the sign-in link/code pair in force (magic link); a newer request supersedes it.</summary>
     public string? MagicGrant { get; set; }
+    /// <summary>Id of the password-reset link in force; a newer forgot request supersedes it.</summary>
+    public string? ResetGrant { get; set; }
     public bool MfaEnabled { get; set; }
     public string? AvatarUrl { get; set; }
     public string? Bio { get; set; }

@@ -66,20 +66,29 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
 
     public Task<string> CodeAsync(string nonce) => keys.CodeAsync(nonce);
 
+    /// <summary>
+    /// The row of a valid link token (right purpose, secret matches in constant time, not expired),
+    /// without consuming it: for checks that must pass before the token is spent.
+    /// </summary>
+    public async Task<LinkTokenRow?> PeekLinkAsync(string purpose, string? token, CancellationToken ct = default)
+    {
+        if (!TryParse(token, out var tokenId, out var secret)) return null;
+        await storage.ReadyAsync();
+        var row = await storage.Tokens.GetOrNullAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
+        if (row is null || row.Purpose != purpose) return null;
+        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash))) return null;
+        return time.GetUtcNow() < row.ExpiresAt ? row : null;
+    }
+
     /// <summary>Consumes a link token of the given purpose, or answers invalid_token.</summary>
     public async Task<Result<LinkTokenRow>> RedeemLinkAsync(string purpose, string? token, CancellationToken ct = default)
     {
-        if (!TryParse(token, out var tokenId, out var secret)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
-        var row = await storage.Tokens.GetOrNullAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
-        if (row is null || row.Purpose != purpose) return Errors.InvalidToken;
-        var presented = SHA256.HashData(secret);
-        if (!CryptographicOperations.FixedTimeEquals(presented, Convert.FromBase64String(row.SecretHash))) return Errors.InvalidToken;
-        if (time.GetUtcNow() >= row.ExpiresAt) return Errors.InvalidToken;
-        if (!await storage.Tokens.TryDeleteAsync(row, ct)) return Errors.InvalidToken;
+        if (await PeekLinkAsync(purpose, token, ct) is not { } row) return Errors.InvalidToken;
+        var tokenId = row.PartitionKey;
+        if (!await storage.Tokens.TryConsumeAsync(row, LinkTokenRow.Row, ct)) return Errors.InvalidToken;
         // The code sent with this link dies with it (only if it still belongs to the same grant).
         var code = await storage.Tokens.GetOrNullAsync<CodeRow>(CodePartition(purpose, row.Subject), row.AccountId, ct);
-        if (code is not null && code.Grant == tokenId) await storage.Tokens.TryDeleteAsync(code, ct);
+        if (code is not null && code.Grant == tokenId) await storage.Tokens.TryConsumeAsync(code, CodeVersion(code), ct);
         return row;
     }
 
@@ -93,7 +102,8 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
         await storage.ReadyAsync();
         var partition = CodePartition(purpose, subject);
         var rows = new List<CodeRow>();
-        await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition, maxPerPage: 20, cancellationToken: ct))
+        await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition && r.RowKey.CompareTo(TableResults.MarkerPrefix) < 0,
+            maxPerPage: 20, cancellationToken: ct))
         {
             rows.Add(r);
             if (rows.Count == 20) break;
@@ -108,7 +118,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
                 if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) break;
                 var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
                 if (!CryptographicOperations.FixedTimeEquals(presented, expected)) break;
-                if (await storage.Tokens.TryDeleteAsync(row, ct))
+                if (await storage.Tokens.TryConsumeAsync(row, CodeVersion(row), ct))
                 {
                     await storage.Tokens.DeleteIfExistsAsync(row.Grant, LinkTokenRow.Row, ct);
                     return row;
@@ -142,6 +152,9 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
         }
         throw new InvalidOperationException("Could not record a wrong code after repeated conflicts.");
     }
+
+    /// <summary>A code row is replaced in place on resend; its nonce tells the versions apart.</summary>
+    private static string CodeVersion(CodeRow row) => $"{row.RowKey}-{row.Nonce}";
 
     private Task<byte[]> SecretAsync(string tokenId) => keys.MacAsync("link", tokenId);
 

@@ -64,7 +64,7 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     }
 
     /// <summary>Uses the invite: of any number of racers, exactly one gets true.</summary>
-    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => storage.Tokens.TryDeleteAsync(row, ct);
+    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => storage.Tokens.TryConsumeAsync(row, InviteRow.Row, ct);
 
     /// <summary>Codes are compared without dashes, spaces or case.</summary>
     private static string Key(string code)

@@ -119,12 +119,11 @@ public static class TableResults
     }
 
     /// <summary>
-    /// Deletes the row only if it still has the ETag that was read: the single-use primitive.
-    /// The row is first claimed with a conditional update, then deleted with the ETag that update
-    /// returned. Azure honours If-Match on a delete, but Azurite answers success to a delete of a
-    /// row that is already gone (twenty parallel deletes with one ETag all "succeed" there), and
-    /// under load it can even let two conditional updates with one ETag through; the winner is
-    /// the caller whose delete, with the ETag its own claim produced, still matches.
+    /// Deletes the row only if it still has the ETag that was read. The row is first claimed with
+    /// a conditional update, then deleted with the ETag that update returned, because Azurite
+    /// answers success to a delete of a row that is already gone. Under load Azurite can still let
+    /// two callers through; where exactly one winner matters (tokens, codes, invites) use
+    /// <see cref="TryConsumeAsync"/>.
     /// </summary>
     public static async Task<bool> TryDeleteAsync(this TableClient table, ITableEntity entity, CancellationToken ct = default)
     {
@@ -151,6 +150,32 @@ public static class TableResults
             // Someone else's claim landed after ours (Azurite checks If-Match and writes in two
             // steps, so two claims can both pass under load); the one whose delete matches wins.
             return false;
+        }
+        return true;
+    }
+
+    /// <summary>Row keys at or after this mark hold consumption markers, not data (see TryConsumeAsync).</summary>
+    public const string MarkerPrefix = "~used-";
+
+    /// <summary>
+    /// Single use: inserting a marker row (PK of the row, RK <c>~used-{version}</c>) is the lock:
+    /// of any number of racers exactly one inserts it (AddEntity is atomic on Azure and on Azurite,
+    /// where conditional deletes and updates are not reliably so under load). Then the row itself
+    /// is deleted if it is still the version that was read. The marker keeps a racer that read the
+    /// row before the delete from using it again.
+    /// </summary>
+    public static async Task<bool> TryConsumeAsync(this TableClient table, ITableEntity entity, string version, CancellationToken ct = default)
+    {
+        if (!await table.TryAddAsync(new TableEntity(entity.PartitionKey, MarkerPrefix + version) { ["ConsumedAt"] = DateTimeOffset.UtcNow }, ct))
+            return false;
+        try
+        {
+            await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, entity.ETag, ct);
+        }
+        catch (RequestFailedException e) when (e.IsNotFound() || e.IsPreconditionFailed())
+        {
+            // Changed since it was read (a wrong guess counted, or a new code issued): the marker
+            // already makes the consumed version unusable, and a newer version must survive.
         }
         return true;
     }

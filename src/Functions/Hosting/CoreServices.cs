@@ -3,6 +3,7 @@ using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Recovery;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -52,6 +53,7 @@ public static class CoreServices
         services.AddSingleton<LoginService>();
         services.AddSingleton<MagicLinkService>();
         services.AddSingleton<LockoutSweeper>();
+        services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
         services.AddSingleton<TriggerFunctions>();
 

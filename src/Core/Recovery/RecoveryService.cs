@@ -1,0 +1,196 @@
+using System.Security.Cryptography;
+using System.Text;
+using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
+using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AccountFunctions.Core.Recovery;
+
+public sealed record ResetRequest(string? Token, string? NewPassword);
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+/// <summary>
+/// Password recovery and change (states as in docs/flows/recovery.md). <c>requested</c>: forgot
+/// answers the same whether or not the address has an account; only its verified owner gets a
+/// <c>link emailed</c>, and the grant id is stored on the account so a newer request makes the
+/// older link <c>superseded</c>. <c>reset</c>: the new password is checked before the link is
+/// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
+/// commit in one transaction, and every session ends.
+/// </summary>
+public sealed class RecoveryService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+    RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
+    LockoutOptions lockout, TimeProvider time, ILogger<RecoveryService> log)
+{
+    public const string Accepted = "accepted";
+    public const int ForgotPerIpLimit = 20;
+    public static readonly TimeSpan ForgotPerIpWindow = TimeSpan.FromMinutes(15);
+
+    public async Task<Result<string>> ForgotAsync(string? email, ClientInfo client, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
+        if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
+        await storage.ReadyAsync();
+        // Per IP: told openly (it says nothing about any address). Per address: silent, still 202.
+        var ip = await limiter.HitAsync("forgot-ip", Sha256(client.IpAddress ?? "unknown"), ForgotPerIpLimit, ForgotPerIpWindow, ct);
+        if (!ip.Allowed) return Errors.TooManyRequests(ip.RetryAfter);
+        var subject = EmailAddress.Hash(email);
+        var perAddress = await limiter.HitAsync("forgot", subject, security.ResendLimit, security.ResendWindow, ct);
+        if (!perAddress.Allowed) return Accepted;
+
+        // Any account that verified the address may reset: a locked one too (it still cannot log in).
+        var account = await signup.OwnerAsync(subject, ct);
+        if (account is null)
+        {
+            await ComparableWorkAsync(ct);
+            return Accepted;
+        }
+
+        var grant = await tokens.IssueAsync(TokenPurpose.Reset, account.Id, subject, options.PasswordResetTokenLifetime, ct);
+        for (var attempt = 0; attempt < 5 && account is not null; attempt++)
+        {
+            account.ResetGrant = grant.TokenId;
+            account.UpdatedAt = time.GetUtcNow();
+            var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
+                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
+            var committed = await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
+            if (committed) break;
+            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            // Changed meanwhile: mail only an account that still owns the address.
+            if (account is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(account.Email) != subject) break;
+        }
+        return Accepted;
+    }
+
+    /// <summary>
+    /// For an address without an account: about the storage round trips of the real path (a token
+    /// derivation, reads where the token and outbox writes would be), so timing says little.
+    /// </summary>
+    private async Task ComparableWorkAsync(CancellationToken ct)
+    {
+        var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+        await tokens.MaterializeAsync(id);
+        await storage.Tokens.GetOrNullAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
+        await storage.Tokens.GetOrNullAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
+        await storage.Accounts.GetOrNullAsync<Account>(Account.NewId(), Account.Row, ct);
+    }
+
+    public async Task<Result<bool>> ResetAsync(ResetRequest request, CancellationToken ct = default)
+    {
+        if (request.Token is null) return Errors.Validation("token", "A token is required.");
+        if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
+        // Validate before consuming: a refused password leaves the link usable.
+        if (NewPasswordError(request.NewPassword, await PeekEmailAsync(request.Token, ct)) is { } weak) return weak;
+
+        var link = await tokens.RedeemLinkAsync(TokenPurpose.Reset, request.Token, ct);
+        if (!link.Ok) return link.Error!;
+        var grant = link.Value!.PartitionKey;
+        var passwordHash = hasher.Hash(request.NewPassword);
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(link.Value.AccountId, Account.Row, ct);
+            // Superseded by a newer request (or the account is gone).
+            if (account is null || account.ResetGrant != grant) return Errors.InvalidToken;
+            account.PasswordHash = passwordHash;
+            account.ResetGrant = null;
+            account.UpdatedAt = time.GetUtcNow();
+            if (await CommitWithNoticeAsync(account, ct)) break;
+            if (attempt >= 5) throw new InvalidOperationException("Account kept changing during password reset.");
+        }
+        await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
+        log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
+        return true;
+    }
+
+    /// <summary>
+    /// A signed-in person changes their password. The current one is required, also for
+    /// passwordless accounts (which have none, so they get wrong_password): those set a first
+    /// password through forgot/reset, which proves they still hold the mailbox.
+    /// </summary>
+    public async Task<Result<bool>> ChangeAsync(Caller caller, ChangePasswordRequest request, CancellationToken ct = default)
+    {
+        if (request.CurrentPassword is null) return Errors.Validation("currentPassword", "The current password is required.");
+        if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
+        await storage.ReadyAsync();
+        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        if (account is null) return Errors.Unauthorized;
+        if (NewPasswordError(request.NewPassword, account.Email) is { } weak) return weak;
+
+        // A stolen access token must not become a password oracle: wrong guesses are throttled.
+        var throttle = await limiter.PeekAsync("change-password", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+        var verified = account.PasswordHash;
+        if (verified is null) hasher.VerifyDummy(request.CurrentPassword);
+        if (verified is null || !hasher.Verify(request.CurrentPassword, verified))
+        {
+            await limiter.HitAsync("change-password", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+            return Errors.WrongPassword;
+        }
+
+        var passwordHash = hasher.Hash(request.NewPassword);
+        for (var attempt = 0; ; attempt++)
+        {
+            account.PasswordHash = passwordHash;
+            account.UpdatedAt = time.GetUtcNow();
+            if (await CommitWithNoticeAsync(account, ct)) break;
+            if (attempt >= 5) throw new InvalidOperationException("Account kept changing during password change.");
+            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            if (account is null) return Errors.Unauthorized;
+            // Changed by someone else meanwhile: the current password we checked is no longer current.
+            if (account.PasswordHash != verified) return Errors.WrongPassword;
+        }
+        await EndOtherSessionsAsync(caller, ct);
+        log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
+        return true;
+    }
+
+    /// <summary>The account update and the "password changed" notice in one transaction, with the ETag read.</summary>
+    private async Task<bool> CommitWithNoticeAsync(Account account, CancellationToken ct)
+    {
+        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, account, account.ETag) };
+        OutboxRow? mail = null;
+        if (account is { EmailVerified: true, Email: not null })
+        {
+            mail = outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
+                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" });
+            actions.Add(Outbox.Add(mail));
+        }
+        return await outbox.CommitAsync(mail is null ? [] : [mail], () => storage.Accounts.TrySubmitAsync(actions, ct), ct);
+    }
+
+    private async Task EndOtherSessionsAsync(Caller caller, CancellationToken ct)
+    {
+        var (from, to, keep) = (SessionRow.Prefix, SessionRow.Prefix + "~", SessionRow.Prefix + caller.SessionId);
+        await foreach (var s in storage.Accounts.QueryAsync<SessionRow>(
+            r => r.PartitionKey == caller.AccountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, cancellationToken: ct))
+        {
+            if (s.RowKey != keep) await storage.Accounts.DeleteIfExistsAsync(s.PartitionKey, s.RowKey, ct);
+        }
+    }
+
+    /// <summary>
+    /// The email of the account a reset token belongs to, without consuming it, so the policy's
+    /// "not the email" rule can be checked first. RedeemLinkAsync consumes it after.
+    /// </summary>
+    private async Task<string?> PeekEmailAsync(string token, CancellationToken ct)
+    {
+        if (await tokens.PeekLinkAsync(TokenPurpose.Reset, token, ct) is not { } row) return null;
+        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        return account?.Email;
+    }
+
+    /// <summary>The policy's answer, naming the field this API calls it by.</summary>
+    private static Error? NewPasswordError(string password, string? email) =>
+        PasswordPolicy.Check(password, email) is { } error
+            ? error with { Errors = error.Errors?.ToDictionary(e => e.Key == "password" ? "newPassword" : e.Key, e => e.Value) }
+            : null;
+
+    private static string Sha256(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+}
