@@ -19,7 +19,7 @@ public sealed record Grant(string TokenId, string CodeNonce);
 
 /// <summary>
 /// Single-use link tokens (<c>{id}.{secret}</c>) and 6-digit codes. Redemption reads the row,
-/// checks it in constant time, then consumes it with a conditional delete on its ETag before
+/// checks it in constant time, then consumes it (TableResults.TryConsumeAsync: a marker insert) before
 /// the caller's side effect, so of any number of racers exactly one wins.
 /// </summary>
 public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimeProvider time)

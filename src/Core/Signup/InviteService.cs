@@ -8,7 +8,7 @@ namespace AccountFunctions.Core.Signup;
 
 /// <summary>
 /// Table <c>tokens</c>, PK <c>invite-{sha256(code)}</c>, RK <c>invite</c>. Only the code's hash is
-/// stored; consumed by a conditional delete, so one code admits exactly one signup.
+/// stored; consumed by a marker insert (TryConsumeAsync), so one code admits exactly one signup.
 /// </summary>
 public sealed class InviteRow : ITableEntity
 {

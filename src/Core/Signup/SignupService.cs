@@ -22,7 +22,7 @@ public static class Limits
 /// Signup: <c>unverified</c> account + claim on the address + verification link and code.
 /// The answer is the same whether or not the address already belongs to someone (who is
 /// emailed instead), and both paths do the same hashing, so timing tells nothing either.
-/// In invite-only mode the invite is checked first and consumed (conditional delete) before
+/// In invite-only mode the invite is checked first and consumed (a marker insert) before
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(StorageContext storage, IdentifierIndex identifiers, PasswordHasher hasher,
