@@ -67,6 +67,14 @@ public static class SessionEndpoints
             return account is null ? Errors.Unauthorized.ToProblem() : Results.Json(AccountView.From(account), Json.Options);
         }).RequireCaller();
 
+        app.MapPatch("/api/me", async (HttpContext http, Core.Profile.ProfileService profiles) =>
+        {
+            var body = await Json.ReadAsync<Dictionary<string, System.Text.Json.JsonElement>>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await profiles.UpdateAsync(http.Caller().AccountId, body.Value!, http.RequestAborted);
+            return result.ToHttp(account => Results.Json(account, Json.Options));
+        }).RequireCaller();
+
         app.MapGet("/api/me/sessions", async (HttpContext http, SessionService sessions) =>
             Results.Json(await sessions.ListAsync(http.Caller(), http.RequestAborted), Json.Options)).RequireCaller();
 

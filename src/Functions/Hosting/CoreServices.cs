@@ -52,6 +52,7 @@ public static class CoreServices
         services.AddSingleton<VerificationService>();
         services.AddSingleton<LoginService>();
         services.AddSingleton<MagicLinkService>();
+        services.AddSingleton<Core.Profile.ProfileService>();
         services.AddSingleton<LockoutSweeper>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Storage;
+
+namespace AccountFunctions.Core.Profile;
+
+/// <summary>
+/// PATCH /api/me: only the fields present change; a field sent as null is cleared. Names up to
+/// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
+/// object of at most 4 KiB. Everything is checked before anything is written.
+/// </summary>
+public sealed class ProfileService(StorageContext storage, TimeProvider time)
+{
+    public const int BioLength = 1000;
+    public const int LocationLength = 200;
+    public const int UrlLength = 2048;
+    public const int PreferencesBytes = 4096;
+
+    public async Task<Result<AccountView>> UpdateAsync(string accountId, Dictionary<string, JsonElement> patch, CancellationToken ct = default)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var changes = new List<Action<Account>>();
+        foreach (var (name, value) in patch)
+        {
+            switch (name)
+            {
+                case "firstName": Text(name, value, Limits.NameLength, (a, v) => a.FirstName = v); break;
+                case "lastName": Text(name, value, Limits.NameLength, (a, v) => a.LastName = v); break;
+                case "bio": Text(name, value, BioLength, (a, v) => a.Bio = v, multiline: true); break;
+                case "location": Text(name, value, LocationLength, (a, v) => a.Location = v); break;
+                case "avatarUrl":
+                    if (value.ValueKind == JsonValueKind.Null) { changes.Add(a => a.AvatarUrl = null); break; }
+                    if (value.ValueKind != JsonValueKind.String) { errors[name] = ["Must be a string or null."]; break; }
+                    var url = value.GetString()!.Trim();
+                    if (url.Length > UrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
+                        || string.IsNullOrEmpty(uri.Host) || !string.IsNullOrEmpty(uri.UserInfo))
+                        errors[name] = ["Must be an absolute https URL."];
+                    else
+                        changes.Add(a => a.AvatarUrl = uri.AbsoluteUri);
+                    break;
+                case "preferences":
+                    if (value.ValueKind == JsonValueKind.Null) { changes.Add(a => a.PreferencesJson = null); break; }
+                    if (value.ValueKind != JsonValueKind.Object) { errors[name] = ["Must be a JSON object or null."]; break; }
+                    var json = value.GetRawText();
+                    if (System.Text.Encoding.UTF8.GetByteCount(json) > PreferencesBytes) errors[name] = [$"At most {PreferencesBytes} bytes."];
+                    else changes.Add(a => a.PreferencesJson = json);
+                    break;
+                default:
+                    break; // unknown fields are ignored, as everywhere in this API
+            }
+        }
+        if (errors.Count > 0) return Errors.Validation(errors);
+
+        await storage.ReadyAsync();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (account is null) return Errors.Unauthorized;
+            if (changes.Count == 0) return AccountView.From(account);
+            foreach (var change in changes) change(account);
+            account.UpdatedAt = time.GetUtcNow();
+            if (await storage.Accounts.TryReplaceAsync(account, ct)) return AccountView.From(account);
+        }
+        throw new InvalidOperationException("Account kept changing during a profile update.");
+
+        void Text(string name, JsonElement value, int max, Action<Account, string?> set, bool multiline = false)
+        {
+            if (value.ValueKind == JsonValueKind.Null) { changes.Add(a => set(a, null)); return; }
+            if (value.ValueKind != JsonValueKind.String) { errors[name] = ["Must be a string or null."]; return; }
+            var text = value.GetString()!.Trim();
+            if (text.Length > max) { errors[name] = [$"Use at most {max} characters."]; return; }
+            if (text.Any(c => char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t'))) { errors[name] = ["Control characters are not allowed."]; return; }
+            changes.Add(a => set(a, text.Length == 0 ? null : text));
+        }
+    }
+}
