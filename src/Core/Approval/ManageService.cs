@@ -35,7 +35,7 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
 public sealed class ManageService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
-    LockoutSweeper sweeper, InviteService invites, AccountsOptions options, TimeProvider time, ILogger<ManageService> log)
+    LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
@@ -207,23 +207,9 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         if (!IsAccountId(id)) return InvalidId;
         if (id == callerId) return Errors.InvalidState;
         await storage.ReadyAsync();
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
-        {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
-            if (account is null) return attempt == 0 ? Errors.NotFound : true;
-            // Index rows first, the account row last: a crash in between leaves the account in
-            // place (unable to sign in by a removed index row), and deleting again finishes.
-            await RemoveIndexRowsAsync(account, ct);
-            await RemovePartitionRowsAsync(id, ct);
-            // Conditional on the ETag: if a login or another change slipped in, go round again
-            // so its new rows (a session) go too.
-            if (await storage.Accounts.TryDeleteAsync(account, ct))
-            {
-                log.LogInformation("Account {AccountId} deleted by an admin", id);
-                return true;
-            }
-        }
-        throw new InvalidOperationException($"Account {id} kept changing while being deleted.");
+        if (!await deletion.DeleteAsync(id, ct)) return Errors.NotFound;
+        log.LogInformation("Account {AccountId} deleted by an admin", id);
+        return true;
     }
 
     public async Task<Result<Invite>> CreateInviteAsync(string? email, string callerId, CancellationToken ct = default) =>
@@ -293,44 +279,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     {
         if (account.StatusBeforeLock is { } before && before != AccountStatus.Locked && Statuses.Contains(before)) return before;
         return account.Email is not null && !account.EmailVerified ? AccountStatus.Unverified : AccountStatus.Active;
-    }
-
-    private async Task RemoveIndexRowsAsync(Account account, CancellationToken ct)
-    {
-        foreach (var email in new[] { account.Email, account.PendingEmail }.OfType<string>().Distinct())
-        {
-            var hash = EmailAddress.Hash(email);
-            // The owner row only if it is this account's: the address may belong to someone else.
-            if (await identifiers.GetEmailOwnerAsync(hash, ct) is { } owner && owner.AccountId == account.Id)
-                await identifiers.TryRemoveAsync(owner, ct);
-            await identifiers.RemoveClaimAsync(hash, account.Id, ct);
-            foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert })
-                await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(purpose, hash), account.Id, ct);
-        }
-        if (account.AccountNumber is { } number
-            && await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct) is { } numberOwner && numberOwner.AccountId == account.Id)
-            await identifiers.TryRemoveAsync(numberOwner, ct);
-        await identifiers.RemoveAdminAsync(account.Id, ct);
-        if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
-        if (account.ConfirmationDeadline is { } deadline)
-            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
-    }
-
-    /// <summary>Sessions (so tokens die at once) and outbox rows (with their replay markers); not the account row.</summary>
-    private async Task RemovePartitionRowsAsync(string id, CancellationToken ct)
-    {
-        var rows = new List<TableEntity>();
-        await foreach (var row in storage.Accounts.QueryAsync<TableEntity>(e => e.PartitionKey == id, cancellationToken: ct))
-            if (row.RowKey != Account.Row) rows.Add(row);
-        foreach (var row in rows)
-        {
-            await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
-            if (row.RowKey.StartsWith(OutboxRow.Prefix, StringComparison.Ordinal) && row.GetDateTimeOffset(nameof(OutboxRow.CreatedAt)) is { } created)
-            {
-                var marker = DueRow.For(DueRow.Outbox, $"{id}-{row.RowKey[OutboxRow.Prefix.Length..]}", created + Outbox.ReplayAfter);
-                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
-            }
-        }
     }
 
     private static string Filter(string? status, string? prefix)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 
@@ -9,8 +10,31 @@ namespace AccountFunctions.Core.Profile;
 /// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
 /// object of at most 4 KiB. Everything is checked before anything is written.
 /// </summary>
-public sealed class ProfileService(StorageContext storage, TimeProvider time)
+public sealed class ProfileService(StorageContext storage, PasswordHasher hasher, RateLimiter limiter, LockoutOptions lockout,
+    AccountDeletion deletion, TimeProvider time)
 {
+    /// <summary>
+    /// DELETE /api/me: the current password confirms it (wrong tries are throttled per account like
+    /// logins), then the account and everything stored for it go. An account without a password
+    /// sets one through forgot/reset first.
+    /// </summary>
+    public async Task<Result<bool>> DeleteAsync(string accountId, string? currentPassword, CancellationToken ct = default)
+    {
+        if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
+        await storage.ReadyAsync();
+        var throttle = await limiter.PeekAsync("delete-me", accountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        if (account is null) return Errors.Unauthorized;
+        if (!hasher.Verify(currentPassword, account.PasswordHash))
+        {
+            await limiter.HitAsync("delete-me", accountId, int.MaxValue, lockout.Duration, ct);
+            return Errors.WrongPassword;
+        }
+        await deletion.DeleteAsync(accountId, ct);
+        return true;
+    }
+
     public const int BioLength = 1000;
     public const int LocationLength = 200;
     public const int UrlLength = 2048;

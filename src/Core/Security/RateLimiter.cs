@@ -17,31 +17,34 @@ public sealed class LimitRow : ITableEntity
 public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter);
 
 /// <summary>
-/// Fixed-window counters in the <c>limits</c> table, PK <c>{limit}-{subject hash}</c>, RK the
+/// Fixed-window counters in the <c>limits</c> table, PK <c>{limit}-{sha256(subject)}</c>, RK the
 /// window's start (ticks). Incremented with ETag retries, so every instance shares them.
 /// </summary>
 public sealed class RateLimiter(StorageContext storage, TimeProvider time)
 {
     /// <summary>Whether the subject is over the limit in the current window, without counting.</summary>
-    public async Task<RateDecision> PeekAsync(string limit, string subjectHash, int max, TimeSpan window, CancellationToken ct = default)
+    public async Task<RateDecision> PeekAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
         await storage.ReadyAsync();
-        var (pk, rk, _, now) = Window(limit, subjectHash, window);
+        var (pk, rk, _, now) = Window(limit, subject, window);
         var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
         return row is not null && row.Count >= max ? new RateDecision(false, row.WindowEnd - now) : new RateDecision(true, TimeSpan.Zero);
     }
 
-    private (string Pk, string Rk, DateTimeOffset Start, DateTimeOffset Now) Window(string limit, string subjectHash, TimeSpan window)
+    private (string Pk, string Rk, DateTimeOffset Start, DateTimeOffset Now) Window(string limit, string subject, TimeSpan window)
     {
         var now = time.GetUtcNow();
         var start = new DateTimeOffset(now.UtcTicks - now.UtcTicks % window.Ticks, TimeSpan.Zero);
-        return ($"{limit}-{subjectHash}", start.UtcTicks.ToString("D19"), start, now);
+        // The subject (an address hash, an IP, an account id) is hashed again so no key holds
+        // anything that identifies a person or account directly.
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(subject)));
+        return ($"{limit}-{key}", start.UtcTicks.ToString("D19"), start, now);
     }
 
-    public async Task<RateDecision> HitAsync(string limit, string subjectHash, int max, TimeSpan window, CancellationToken ct = default)
+    public async Task<RateDecision> HitAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
         await storage.ReadyAsync();
-        var (pk, rk, start, now) = Window(limit, subjectHash, window);
+        var (pk, rk, start, now) = Window(limit, subject, window);
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);

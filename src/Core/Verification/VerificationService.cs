@@ -62,10 +62,12 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             return Errors.EmailTaken;
         }
 
+        DateTimeOffset? metDeadline = null;
         for (var attempt = 0; ; attempt++)
         {
             var now = time.GetUtcNow();
             var wasSignup = account.Status == AccountStatus.Unverified;
+            metDeadline = account.ConfirmationDeadline;
             account.Email = email;
             account.PendingEmail = null;
             account.EmailVerified = true;
@@ -91,6 +93,8 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
         }
         await identifiers.RemoveClaimAsync(subject, account.Id, ct);
+        // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
+        if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
         if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);

@@ -15,6 +15,7 @@ public static class SessionEndpoints
     public const string RefreshCookie = "__Host-refresh";
 
     public sealed record RefreshRequest(string? RefreshToken, bool? UseCookie);
+    public sealed record DeleteMeRequest(string? CurrentPassword);
 
     public static void MapSessions(this IEndpointRouteBuilder app)
     {
@@ -73,6 +74,14 @@ public static class SessionEndpoints
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await profiles.UpdateAsync(http.Caller().AccountId, body.Value!, http.RequestAborted);
             return result.ToHttp(account => Results.Json(account, Json.Options));
+        }).RequireCaller();
+
+        app.MapDelete("/api/me", async (HttpContext http, Core.Profile.ProfileService profiles) =>
+        {
+            var body = await Json.ReadAsync<DeleteMeRequest>(http);
+            if (!body.Ok) return body.Error!.ToProblem();
+            var result = await profiles.DeleteAsync(http.Caller().AccountId, body.Value!.CurrentPassword, http.RequestAborted);
+            return result.ToHttp(_ => Results.NoContent());
         }).RequireCaller();
 
         app.MapGet("/api/me/sessions", async (HttpContext http, SessionService sessions) =>

@@ -53,6 +53,7 @@ public static class CoreServices
         services.AddSingleton<LoginService>();
         services.AddSingleton<MagicLinkService>();
         services.AddSingleton<Core.Profile.ProfileService>();
+        services.AddSingleton<AccountDeletion>();
         services.AddSingleton<LockoutSweeper>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();

@@ -1,0 +1,81 @@
+using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+
+namespace AccountFunctions.Core;
+
+/// <summary>
+/// Removes an account and what is stored for it: its partition of <c>accounts</c> (sessions,
+/// so its tokens die at once, and outbox rows with their replay markers), its index rows (the
+/// email owner row only if it is this account's), its codes and their consumption markers, its
+/// current verification link and its deadline marker. Index rows go first and the account row
+/// last, with its ETag: a crash in between leaves an account that deleting again finishes, and a
+/// change that slipped in (a new session) makes it go round again.
+/// Not removed: link-token rows and their markers other than the current verification link
+/// (keyed by token id, not findable without a scan; they expire and point at nothing).
+/// </summary>
+public sealed class AccountDeletion(StorageContext storage, IdentifierIndex identifiers)
+{
+    /// <returns>false when there was no such account.</returns>
+    public async Task<bool> DeleteAsync(string id, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+            if (account is null) return attempt > 0;
+            await RemoveIndexRowsAsync(account, ct);
+            await RemovePartitionRowsAsync(id, ct);
+            if (await storage.Accounts.TryDeleteAsync(account, ct)) return true;
+        }
+        throw new InvalidOperationException($"Account {id} kept changing while being deleted.");
+    }
+
+    private async Task RemoveIndexRowsAsync(Account account, CancellationToken ct)
+    {
+        foreach (var email in new[] { account.Email, account.PendingEmail }.OfType<string>().Distinct())
+        {
+            var hash = EmailAddress.Hash(email);
+            // The owner row only if it is this account's: the address may belong to someone else.
+            if (await identifiers.GetEmailOwnerAsync(hash, ct) is { } owner && owner.AccountId == account.Id)
+                await identifiers.TryRemoveAsync(owner, ct);
+            await identifiers.RemoveClaimAsync(hash, account.Id, ct);
+            foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert })
+            {
+                var partition = OneTimeTokens.CodePartition(purpose, hash);
+                await storage.Tokens.DeleteIfExistsAsync(partition, account.Id, ct);
+                // Consumption markers of this account's codes: RowKey ~used-{account id}-{nonce}.
+                var (from, to) = (TableResults.MarkerPrefix + account.Id + "-", TableResults.MarkerPrefix + account.Id + ".");
+                await foreach (var m in storage.Tokens.QueryAsync<TableEntity>(
+                    e => e.PartitionKey == partition && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
+                    await storage.Tokens.DeleteIfExistsAsync(m.PartitionKey, m.RowKey, ct);
+            }
+        }
+        if (account.AccountNumber is { } number
+            && await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct) is { } numberOwner && numberOwner.AccountId == account.Id)
+            await identifiers.TryRemoveAsync(numberOwner, ct);
+        await identifiers.RemoveAdminAsync(account.Id, ct);
+        if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
+        if (account.ConfirmationDeadline is { } deadline)
+            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
+    }
+
+    /// <summary>Sessions (so tokens die at once) and outbox rows (with their replay markers); not the account row.</summary>
+    private async Task RemovePartitionRowsAsync(string id, CancellationToken ct)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in storage.Accounts.QueryAsync<TableEntity>(e => e.PartitionKey == id, cancellationToken: ct))
+            if (row.RowKey != Account.Row) rows.Add(row);
+        foreach (var row in rows)
+        {
+            await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+            if (row.RowKey.StartsWith(OutboxRow.Prefix, StringComparison.Ordinal) && row.GetDateTimeOffset(nameof(OutboxRow.CreatedAt)) is { } created)
+            {
+                var marker = DueRow.For(DueRow.Outbox, $"{id}-{row.RowKey[OutboxRow.Prefix.Length..]}", created + Outbox.ReplayAfter);
+                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
+            }
+        }
+    }
+
+}
