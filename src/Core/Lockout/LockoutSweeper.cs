@@ -104,12 +104,14 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimePr
         return true;
     }
 
-    public async Task EndSessionsAsync(string accountId, CancellationToken ct)
+    /// <summary>Ends every session of the account (all but <paramref name="keepSessionId"/>, when given).</summary>
+    public async Task EndSessionsAsync(string accountId, CancellationToken ct, string? keepSessionId = null)
     {
+        var keep = keepSessionId is null ? null : SessionRow.Prefix + keepSessionId;
         var from = SessionRow.Prefix;
         var to = SessionRow.Prefix + "~";
         await foreach (var s in storage.Accounts.QueryAsync<SessionRow>(
             r => r.PartitionKey == accountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, cancellationToken: ct))
-            await storage.Accounts.DeleteIfExistsAsync(s.PartitionKey, s.RowKey, ct);
+            if (s.RowKey != keep) await storage.Accounts.DeleteIfExistsAsync(s.PartitionKey, s.RowKey, ct);
     }
 }

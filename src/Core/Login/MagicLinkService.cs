@@ -47,24 +47,9 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
 
     public async Task<Result<SessionView>> RedeemAsync(MagicRedeemRequest request, ClientInfo client, CancellationToken ct = default)
     {
-        string accountId, grant;
-        if (request.Token is not null)
-        {
-            var link = await tokens.RedeemLinkAsync(TokenPurpose.Magic, request.Token, ct);
-            if (!link.Ok) return link.Error!;
-            (accountId, grant) = (link.Value!.AccountId, link.Value.PartitionKey);
-        }
-        else if (request.Email is not null && request.Code is not null)
-        {
-            if (!EmailAddress.IsValid(request.Email)) return Errors.InvalidToken;
-            var code = await tokens.RedeemCodeAsync(TokenPurpose.Magic, EmailAddress.Hash(request.Email), request.Code, ct);
-            if (!code.Ok) return code.Error!;
-            (accountId, grant) = (code.Value!.AccountId, code.Value.Grant);
-        }
-        else
-        {
-            return Errors.Validation("token", "Send either a token, or an email and a code.");
-        }
+        var redeemed = await tokens.RedeemAsync(TokenPurpose.Magic, request.Token, request.Email, request.Code, ct);
+        if (!redeemed.Ok) return redeemed.Error!;
+        var (accountId, grant, _) = redeemed.Value!;
 
         for (var attempt = 0; attempt < 5; attempt++)
         {

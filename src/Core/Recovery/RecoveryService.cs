@@ -146,7 +146,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             // Changed by someone else meanwhile: the current password we checked is no longer current.
             if (account.PasswordHash != verified) return Errors.WrongPassword;
         }
-        await EndOtherSessionsAsync(caller, ct);
+        await sweeper.EndSessionsAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
         log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
         return true;
     }
@@ -163,16 +163,6 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             actions.Add(Outbox.Add(mail));
         }
         return await outbox.CommitAsync(mail is null ? [] : [mail], () => storage.Accounts.TrySubmitAsync(actions, ct), ct);
-    }
-
-    private async Task EndOtherSessionsAsync(Caller caller, CancellationToken ct)
-    {
-        var (from, to, keep) = (SessionRow.Prefix, SessionRow.Prefix + "~", SessionRow.Prefix + caller.SessionId);
-        await foreach (var s in storage.Accounts.QueryAsync<SessionRow>(
-            r => r.PartitionKey == caller.AccountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, cancellationToken: ct))
-        {
-            if (s.RowKey != keep) await storage.Accounts.DeleteIfExistsAsync(s.PartitionKey, s.RowKey, ct);
-        }
     }
 
     /// <summary>

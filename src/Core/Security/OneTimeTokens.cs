@@ -17,6 +17,9 @@ public static class TokenPurpose
 /// <summary>One link token and its 6-digit code, issued together.</summary>
 public sealed record Grant(string TokenId, string CodeNonce);
 
+/// <summary>What a redeemed link or code was for: the account, the grant (the link's id), the subject hash.</summary>
+public sealed record Redeemed(string AccountId, string Grant, string Subject);
+
 /// <summary>
 /// Single-use link tokens (<c>{id}.{secret}</c>) and 6-digit codes. Redemption reads the row,
 /// checks it in constant time, then consumes it (TableResults.TryConsumeAsync: a marker insert) before
@@ -65,6 +68,24 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
         tokenId + "." + Base64UrlEncoder.Encode(await SecretAsync(tokenId));
 
     public Task<string> CodeAsync(string nonce) => keys.CodeAsync(nonce);
+
+    /// <summary>
+    /// Consumes either a link token or an (email, code) pair sent with it: the two ways a person
+    /// answers one email. Anything else is a validation problem; a bad token or code is invalid_token.
+    /// </summary>
+    public async Task<Result<Redeemed>> RedeemAsync(string purpose, string? token, string? email, string? code, CancellationToken ct = default)
+    {
+        if (token is not null)
+        {
+            var link = await RedeemLinkAsync(purpose, token, ct);
+            return link.Ok ? new Redeemed(link.Value!.AccountId, link.Value.PartitionKey, link.Value.Subject) : link.Error!;
+        }
+        if (email is null || code is null) return Errors.Validation("token", "Send either a token, or an email and a code.");
+        if (!EmailAddress.IsValid(email)) return Errors.InvalidToken;
+        var subject = EmailAddress.Hash(email);
+        var row = await RedeemCodeAsync(purpose, subject, code, ct);
+        return row.Ok ? new Redeemed(row.Value!.AccountId, row.Value.Grant, subject) : row.Error!;
+    }
 
     /// <summary>
     /// The row of a valid link token (right purpose, secret matches in constant time, not expired),

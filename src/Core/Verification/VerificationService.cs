@@ -27,25 +27,9 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
     public async Task<Result<VerifyResult>> VerifyAsync(VerifyRequest request, ClientInfo client, CancellationToken ct = default)
     {
-        string accountId, grant, subject;
-        if (request.Token is not null)
-        {
-            var link = await tokens.RedeemLinkAsync(TokenPurpose.Verify, request.Token, ct);
-            if (!link.Ok) return link.Error!;
-            (accountId, grant, subject) = (link.Value!.AccountId, link.Value.PartitionKey, link.Value.Subject);
-        }
-        else if (request.Email is not null && request.Code is not null)
-        {
-            if (!EmailAddress.IsValid(request.Email)) return Errors.InvalidToken;
-            subject = EmailAddress.Hash(request.Email);
-            var code = await tokens.RedeemCodeAsync(TokenPurpose.Verify, subject, request.Code, ct);
-            if (!code.Ok) return code.Error!;
-            (accountId, grant) = (code.Value!.AccountId, code.Value.Grant);
-        }
-        else
-        {
-            return Errors.Validation("token", "Send either a token, or an email and a code.");
-        }
+        var redeemed = await tokens.RedeemAsync(TokenPurpose.Verify, request.Token, request.Email, request.Code, ct);
+        if (!redeemed.Ok) return redeemed.Error!;
+        var (accountId, grant, subject) = redeemed.Value!;
         return await CompleteAsync(accountId, grant, subject, client, ct);
     }
 
