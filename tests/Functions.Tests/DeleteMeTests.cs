@@ -9,12 +9,7 @@ public sealed class DeleteMeTests(AppFixture fixture) : IClassFixture<AppFixture
 {
     private TestApp App => fixture.App;
 
-    private async Task<HttpResponseMessage> DeleteMeAsync(string access, object body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Delete, "/api/me") { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new("Bearer", access);
-        return await App.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> DeleteMeAsync(string access, object body) => App.SendAsync(HttpMethod.Delete, "/api/me", body, access);
 
     [Fact]
     public async Task DeletingMyAccountNeedsMyPasswordAndLeavesNoRowWithMyIdInAnyTable()

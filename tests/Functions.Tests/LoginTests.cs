@@ -202,11 +202,11 @@ public sealed class LoginTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal("PhoneApp/1.0", phoneSession.GetProperty("userAgent").GetString());
         Assert.Equal("203.0.113.9", phoneSession.GetProperty("ipAddress").GetString()); // the last hop, not what the client wrote
         var id = phoneSession.GetProperty("id").GetString();
-        Assert.Equal(HttpStatusCode.NoContent, (await App.Http.SendAsync(Authorized(HttpMethod.Delete, $"/api/me/sessions/{id}", laptopAccess))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await App.SendAsync(HttpMethod.Delete, $"/api/me/sessions/{id}", bearer: laptopAccess)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await App.GetAsync("/api/me", phone.GetProperty("accessToken").GetString())).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await App.GetAsync("/api/me", laptopAccess)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await App.Http.SendAsync(Authorized(HttpMethod.Delete, $"/api/me/sessions/{id}", laptopAccess))).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await App.Http.SendAsync(Authorized(HttpMethod.Delete, "/api/me/sessions/not%2Fan%23id", laptopAccess))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await App.SendAsync(HttpMethod.Delete, $"/api/me/sessions/{id}", bearer: laptopAccess)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await App.SendAsync(HttpMethod.Delete, "/api/me/sessions/not%2Fan%23id", bearer: laptopAccess)).StatusCode);
     }
 
     [Fact]
@@ -216,16 +216,9 @@ public sealed class LoginTests(AppFixture fixture) : IClassFixture<AppFixture>
         var theirs = await App.LoginAsync(await App.SignupVerifiedAsync(TestApp.NewEmail()));
         var theirId = (await TestApp.Body(await App.GetAsync("/api/me/sessions", theirs.GetProperty("accessToken").GetString())))[0].GetProperty("id").GetString();
 
-        var attempt = await App.Http.SendAsync(Authorized(HttpMethod.Delete, $"/api/me/sessions/{theirId}", mine.GetProperty("accessToken").GetString()));
+        var attempt = await App.SendAsync(HttpMethod.Delete, $"/api/me/sessions/{theirId}", bearer: mine.GetProperty("accessToken").GetString());
 
         Assert.Equal(HttpStatusCode.NotFound, attempt.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await App.GetAsync("/api/me", theirs.GetProperty("accessToken").GetString())).StatusCode);
-    }
-
-    private static HttpRequestMessage Authorized(HttpMethod method, string path, string? bearer)
-    {
-        var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
-        return request;
     }
 }

@@ -12,12 +12,7 @@ public sealed class ProfileTests(AppFixture fixture) : IClassFixture<AppFixture>
     private async Task<string> SignedInAsync() =>
         (await App.LoginAsync(await App.SignupVerifiedAsync(TestApp.NewEmail("profile")))).GetProperty("accessToken").GetString()!;
 
-    private async Task<HttpResponseMessage> PatchAsync(string access, object body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Patch, "/api/me") { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new("Bearer", access);
-        return await App.Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> PatchAsync(string access, object body) => App.SendAsync(HttpMethod.Patch, "/api/me", body, access);
 
     [Fact]
     public async Task PatchChangesOnlyTheFieldsSentAndNullClears()

@@ -68,6 +68,15 @@ public sealed class TestApp : IAsyncDisposable
         return await Http.SendAsync(request);
     }
 
+    /// <summary>Any method, an optional JSON body, an optional bearer token.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? bearer = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return await Http.SendAsync(request);
+    }
+
     public async Task<HttpResponseMessage> PostRawAsync(string path, string body, string contentType = "application/json")
     {
         using var content = new StringContent(body, Encoding.UTF8);
