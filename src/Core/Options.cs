@@ -52,6 +52,8 @@ public sealed class LockoutOptions
 {
     public int MaxFailedAttempts { get; set; } = 10;
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>Cap of the growing back-off: each block within a day of the last doubles, up to this.</summary>
+    public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(24);
 }
 
 public sealed class StorageOptions
@@ -82,4 +84,43 @@ public sealed class SmtpOptions
     public string? Username { get; set; }
     public string? Password { get; set; }
     public string Security { get; set; } = "None";
+}
+
+/// <summary>One per-client limit: at most <see cref="PermitLimit"/> requests per fixed <see cref="Window"/>.</summary>
+public sealed class LimitRule
+{
+    public int PermitLimit { get; set; }
+    public TimeSpan Window { get; set; }
+    public LimitRule() { }
+    public LimitRule(int permitLimit, TimeSpan window) { PermitLimit = permitLimit; Window = window; }
+}
+
+/// <summary>
+/// Limits per client IP and endpoint group (<c>RateLimits__Login__PermitLimit</c>, <c>__Window</c>).
+/// Counters live in the <c>limits</c> table; each instance adds its hits to them every
+/// <see cref="SyncEvery"/> hits or <see cref="SyncInterval"/>, whichever comes first.
+/// </summary>
+public sealed class RateLimitOptions
+{
+    public LimitRule Signup { get; set; } = new(20, TimeSpan.FromMinutes(15));
+    public LimitRule Login { get; set; } = new(100, TimeSpan.FromMinutes(15));
+    public LimitRule MagicLink { get; set; } = new(20, TimeSpan.FromMinutes(15));
+    public LimitRule Forgot { get; set; } = new(20, TimeSpan.FromMinutes(15));
+    public LimitRule Resend { get; set; } = new(20, TimeSpan.FromMinutes(15));
+    /// <summary>Entering a code or redeeming a link: verify, magic redeem, reset, MFA, revert, exchange.</summary>
+    public LimitRule CodeEntry { get; set; } = new(50, TimeSpan.FromMinutes(15));
+    /// <summary>Local hits an instance may count before adding them to the shared counter (1 = every hit).</summary>
+    public int SyncEvery { get; set; } = 5;
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    public LimitRule? For(string group) => group switch
+    {
+        "signup" => Signup,
+        "login" => Login,
+        "magic" => MagicLink,
+        "forgot" => Forgot,
+        "resend" => Resend,
+        "code" => CodeEntry,
+        _ => null,
+    };
 }

@@ -26,6 +26,7 @@ public static class AccountFunctionsApp
 
         var app = builder.Build();
         app.UseProblemResponses();
+        app.UseClientLimits();
         app.MapGet("/", () => Results.Text("Account Functions is running.\n"));
         app.MapRegistration();
         app.MapSessions();

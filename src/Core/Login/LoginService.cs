@@ -12,11 +12,12 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// <summary>
 /// Password sign-in. Unknown identifier and wrong password answer alike, and the unknown path
 /// verifies against a dummy hash so both take one hash's time. The account's status is told
-/// only once the password is right. Storage: owner row + account read, then one transaction
-/// (session insert + last-login update) in the account's partition.
+/// only once the password is right. Storage: one query of the identifier's partition (owner +
+/// throttle rows), the account read, then one transaction (session insert + last-login update)
+/// in the account's partition: three calls.
 /// </summary>
-public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
-    PasswordHasher hasher, SessionService sessions, RateLimiter limiter, LockoutOptions lockout, TimeProvider time,
+public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers,
+    PasswordHasher hasher, SessionService sessions, LoginThrottle throttle, TimeProvider time,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;
@@ -33,23 +34,17 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         await storage.ReadyAsync();
         var identifier = request.Identifier!.Trim();
         // Failed logins are counted per identifier, existing or not, so the throttle reveals nothing;
-        // a throttled identifier is refused before any hashing. The check runs beside the lookup.
-        var throttleKey = ThrottleKey(identifier);
-        var throttle = limiter.PeekAsync("login", throttleKey, lockout.MaxFailedAttempts, lockout.Duration, ct);
-        var found = FindAsync(identifier, ct);
-        await Task.WhenAll(throttle, found);
-        if (!throttle.Result.Allowed) return Errors.TooManyRequests(throttle.Result.RetryAfter);
-        var account = found.Result;
-        if (account?.PasswordHash is null)
+        // a blocked identifier is refused before any hashing. Its state shares the owner row's
+        // partition: one query reads both.
+        var partition = Partition(identifier);
+        var (owner, throttleRow) = await throttle.ReadAsync(partition, ct);
+        if (throttle.Blocked(throttleRow) is { } wait) return Errors.TooManyRequests(wait);
+        var account = await FindAsync(identifier, owner, ct);
+        if (account?.PasswordHash is null || !hasher.Verify(request.Password!, account.PasswordHash))
         {
-            hasher.VerifyDummy(request.Password!);
-            await limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
-            return Errors.InvalidCredentials;
-        }
-        if (!hasher.Verify(request.Password!, account.PasswordHash))
-        {
-            await limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
-            log.LogInformation("Failed login for account {AccountId}", account.Id);
+            if (account?.PasswordHash is null) hasher.VerifyDummy(request.Password!);
+            else log.LogInformation("Failed login for account {AccountId}", account.Id);
+            await throttle.RecordFailureAsync(partition, throttleRow, ct);
             return Errors.InvalidCredentials;
         }
 
@@ -72,9 +67,10 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         }
     }
 
-    private static string ThrottleKey(string identifier) =>
-        AccountNumber.Parse(identifier) is { } number ? AccountNumber.Hash(number)
-        : EmailAddress.Hash(identifier); // for any other text too: a hash of its normalised form
+    /// <summary>The identifier's partition in the identifiers table (any other text: as if an email).</summary>
+    private static string Partition(string identifier) =>
+        AccountNumber.Parse(identifier) is { } number ? IdentifierIndex.NumberKey(AccountNumber.Hash(number))
+        : IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(identifier));
 
     public static Error? StatusError(Account account) => account.Status switch
     {
@@ -86,21 +82,17 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
     };
 
     /// <summary>
-    /// The verified owner of the address; failing that, the newest unverified claim on it (so
-    /// its owner learns to verify). Only one candidate, so only one hash, whatever exists.
+    /// The verified owner of the address (or the account number's owner); failing that, the newest
+    /// unverified claim on the address (so its owner learns to verify). Only one candidate, so only
+    /// one hash, whatever exists.
     /// </summary>
-    private async Task<Account?> FindAsync(string identifier, CancellationToken ct)
+    private async Task<Account?> FindAsync(string identifier, IdentifierRow? owner, CancellationToken ct)
     {
-        if (AccountNumber.Parse(identifier) is { } number)
-        {
-            var row = await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct);
-            var numbered = row is null ? null : await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
-            return numbered?.AccountNumber == number ? numbered : null;
-        }
+        var owned = owner is null ? null : await storage.Accounts.GetOrNullAsync<Account>(owner.AccountId, Account.Row, ct);
+        if (AccountNumber.Parse(identifier) is { } number) return owned?.AccountNumber == number ? owned : null;
         if (!EmailAddress.IsValid(identifier)) return null;
         var hash = EmailAddress.Hash(identifier);
-        var owner = await signup.OwnerAsync(hash, ct);
-        if (owner is not null) return owner;
+        if (owned is { EmailVerified: true, Email: not null } && EmailAddress.Hash(owned.Email) == hash) return owned;
         var claim = (await identifiers.ListClaimsAsync(hash, 1, ct)).FirstOrDefault();
         if (claim is null) return null;
         var account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);

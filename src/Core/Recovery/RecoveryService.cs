@@ -28,17 +28,14 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     LockoutOptions lockout, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
-    public const int ForgotPerIpLimit = 20;
-    public static readonly TimeSpan ForgotPerIpWindow = TimeSpan.FromMinutes(15);
 
     public async Task<Result<string>> ForgotAsync(string? email, ClientInfo client, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
         if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
         await storage.ReadyAsync();
-        // Per IP: told openly (it says nothing about any address). Per address: silent, still 202.
-        var ip = await limiter.HitAsync("forgot-ip", Sha256(client.IpAddress ?? "unknown"), ForgotPerIpLimit, ForgotPerIpWindow, ct);
-        if (!ip.Allowed) return Errors.TooManyRequests(ip.RetryAfter);
+        // Per IP (RateLimits__Forgot, before the request gets here): told openly, it says nothing
+        // about any address. Per address: silent, still 202.
         var subject = EmailAddress.Hash(email);
         var perAddress = await limiter.HitAsync("forgot", subject, security.ResendLimit, security.ResendWindow, ct);
         if (!perAddress.Allowed) return Accepted;
@@ -182,5 +179,4 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             ? error with { Errors = error.Errors?.ToDictionary(e => e.Key == "password" ? "newPassword" : e.Key, e => e.Value) }
             : null;
 
-    private static string Sha256(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
 }

@@ -10,6 +10,10 @@ namespace AccountFunctions.Core.Security;
 /// (base64 without padding, 16-byte salt, 32-byte hash). Parameters live in each hash, so
 /// raising them later still verifies old hashes and <see cref="NeedsRehash"/> says when to upgrade.
 /// Passwords are NFKC-normalised before hashing.
+/// <para>Imported hashes verify too, and are replaced by an Argon2id hash at the next successful
+/// sign-in: bcrypt (<c>$2a$</c>, <c>$2b$</c>, <c>$2y$</c>, through BCrypt.Net-Next) and ASP.NET Core
+/// Identity's V2/V3 format (through Identity's own PasswordHasher), stored as
+/// <c>$aspnet-identity$&lt;its base64&gt;</c> so that every stored hash names its scheme.</para>
 /// </summary>
 public sealed class PasswordHasher
 {
@@ -33,11 +37,52 @@ public sealed class PasswordHasher
         return $"$argon2id$v=19$m={_memoryKiB},t={_passes},p=1${B64(salt)}${B64(hash)}";
     }
 
+    public const string IdentityPrefix = "$aspnet-identity$";
+    private static readonly Microsoft.AspNetCore.Identity.PasswordHasher<object> Identity = new();
+
     public bool Verify(string password, string? encoded)
     {
-        if (encoded is null || !TryParse(encoded, out var m, out var t, out var salt, out var expected)) return false;
+        if (encoded is null) return false;
+        if (IsBcrypt(encoded)) return VerifyBcrypt(password, encoded);
+        if (encoded.StartsWith(IdentityPrefix, StringComparison.Ordinal))
+            return Identity.VerifyHashedPassword(new object(), encoded[IdentityPrefix.Length..], password)
+                is not Microsoft.AspNetCore.Identity.PasswordVerificationResult.Failed;
+        if (!TryParse(encoded, out var m, out var t, out var salt, out var expected)) return false;
         var actual = Derive(password, salt, m, t);
         return CryptographicOperations.FixedTimeEquals(actual, expected);
+    }
+
+    /// <summary>
+    /// A hash from another system in the stored form, or null if it is none this class can verify:
+    /// bcrypt as it is, an ASP.NET Core Identity hash (base64 of its V2/V3 bytes) with its prefix,
+    /// an Argon2id PHC string as it is.
+    /// </summary>
+    public static string? ImportFormat(string? hash)
+    {
+        if (string.IsNullOrWhiteSpace(hash) || hash.Length > 512) return null;
+        if (IsBcrypt(hash)) return hash.Length == 60 ? hash : null;
+        if (hash.StartsWith("$argon2id$", StringComparison.Ordinal)) return TryParse(hash, out _, out _, out _, out _) ? hash : null;
+        var raw = hash.StartsWith(IdentityPrefix, StringComparison.Ordinal) ? hash[IdentityPrefix.Length..] : hash;
+        var bytes = new byte[raw.Length];
+        if (!Convert.TryFromBase64String(raw, bytes, out var length)) return null;
+        // V2: 0x00 + 16-byte salt + 32-byte subkey. V3: 0x01 + prf + iterations + salt length + salt + subkey.
+        return (length == 49 && bytes[0] == 0x00) || (length >= 13 + 16 && bytes[0] == 0x01) ? IdentityPrefix + raw : null;
+    }
+
+    private static bool IsBcrypt(string encoded) =>
+        encoded.StartsWith("$2a$", StringComparison.Ordinal) || encoded.StartsWith("$2b$", StringComparison.Ordinal)
+        || encoded.StartsWith("$2y$", StringComparison.Ordinal);
+
+    private static bool VerifyBcrypt(string password, string encoded)
+    {
+        try
+        {
+            return BCrypt.Net.BCrypt.Verify(password, encoded);
+        }
+        catch (BCrypt.Net.SaltParseException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Spends the same time as a real verification, for identifiers with no account.</summary>

@@ -37,7 +37,7 @@ public sealed class RateLimiter(StorageContext storage, TimeProvider time)
         var start = new DateTimeOffset(now.UtcTicks - now.UtcTicks % window.Ticks, TimeSpan.Zero);
         // The subject (an address hash, an IP, an account id) is hashed again so no key holds
         // anything that identifies a person or account directly.
-        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(subject)));
+        var key = Hashes.Sha256Hex(subject);
         return ($"{limit}-{key}", start.UtcTicks.ToString("D19"), start, now);
     }
 

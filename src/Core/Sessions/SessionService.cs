@@ -8,8 +8,11 @@ namespace AccountFunctions.Core.Sessions;
 
 public sealed record ClientInfo(string? UserAgent, string? IpAddress);
 
-/// <summary>An authenticated caller: the token's claims, its session row still alive.</summary>
-public sealed record Caller(string AccountId, string SessionId, string Role);
+/// <summary>
+/// An authenticated caller: the token's claims, its session row still alive, and the account row
+/// as read in the same query (null only when a caller is built by hand).
+/// </summary>
+public sealed record Caller(string AccountId, string SessionId, string Role, Account? Account = null);
 
 /// <summary>
 /// Sessions and refresh tokens. A refresh token is <c>{account}.{session}.{generation}.{mac}</c>
@@ -50,15 +53,27 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         return new SessionView(access, "Bearer", (int)accessTokens.Lifetime.TotalSeconds, refresh, refreshLeft, AccountView.From(account));
     }
 
-    /// <summary>The caller behind a bearer token, if its session is still alive (one point read).</summary>
+    /// <summary>
+    /// The caller behind a bearer token, if its session is still alive. One query of the account's
+    /// partition reads the session row and the account row together (one storage call).
+    /// </summary>
     public async Task<Caller?> AuthenticateAsync(string? bearer, CancellationToken ct = default)
     {
         var claims = await accessTokens.ValidateAsync(bearer);
         if (claims is null) return null;
         await storage.ReadyAsync();
-        var session = await storage.Accounts.GetOrNullAsync<SessionRow>(claims.AccountId, SessionRow.Prefix + claims.SessionId, ct);
-        if (session is null || time.GetUtcNow() >= session.ExpiresAt) return null;
-        return new Caller(claims.AccountId, claims.SessionId, claims.Role);
+        var sessionKey = SessionRow.Prefix + claims.SessionId;
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {claims.AccountId} and (RowKey eq {Account.Row} or RowKey eq {sessionKey})");
+        SessionRow? session = null;
+        Account? account = null;
+        await foreach (var e in storage.Accounts.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            if (e.RowKey == Account.Row) account = EntityMapper.To<Account>(e);
+            else if (e.RowKey == sessionKey) session = EntityMapper.To<SessionRow>(e);
+        }
+        if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt) return null;
+        return new Caller(claims.AccountId, claims.SessionId, claims.Role, account);
     }
 
     public async Task<Result<SessionView>> RefreshAsync(string? token, CancellationToken ct = default)

@@ -61,12 +61,10 @@ public static class SessionEndpoints
             return Results.NoContent();
         });
 
-        app.MapGet("/api/me", async (HttpContext http, Core.Storage.StorageContext storage) =>
-        {
-            var caller = http.Caller();
-            var account = await Core.Storage.TableResults.GetOrNullAsync<Account>(storage.Accounts, caller.AccountId, Account.Row, http.RequestAborted);
-            return account is null ? Errors.Unauthorized.ToProblem() : Results.Json(AccountView.From(account), Json.Options);
-        }).RequireCaller();
+        // The account was read with the session by RequireCaller: one storage call in all.
+        app.MapGet("/api/me", (HttpContext http) =>
+            http.Caller().Account is { } account ? Results.Json(AccountView.From(account), Json.Options) : Errors.Unauthorized.ToProblem())
+            .RequireCaller();
 
         app.MapPatch("/api/me", async (HttpContext http, Core.Profile.ProfileService profiles) =>
         {

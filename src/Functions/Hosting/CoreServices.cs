@@ -31,6 +31,7 @@ public static class CoreServices
         Bind<SessionsOptions>("Sessions");
         Bind<SecurityOptions>("Security");
         Bind<LockoutOptions>("Lockout");
+        Bind<RateLimitOptions>("RateLimits");
         var storageOptions = Bind<StorageOptions>("Storage");
         var email = Bind<EmailOptions>("Email");
         var triggers = Bind<TriggerOptions>("Triggers");
@@ -43,6 +44,7 @@ public static class CoreServices
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<RateLimiter>();
+        services.AddSingleton<ClientLimiter>();
         services.AddSingleton<IdentifierIndex>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
@@ -50,6 +52,7 @@ public static class CoreServices
         services.AddSingleton<SignupService>();
         services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<LoginService>();
         services.AddSingleton<MagicLinkService>();
         services.AddSingleton<Core.Profile.ProfileService>();

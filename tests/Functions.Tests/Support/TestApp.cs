@@ -45,6 +45,13 @@ public sealed class TestApp : IAsyncDisposable
             ["Triggers:PollInterval"] = "00:00:00.100",
             ["Triggers:SweepInterval"] = "1.00:00:00",
             ["Accounts:PublicBaseUrl"] = "https://accounts.example.test",
+            // Every test request comes from one address: per-IP limits are out of the way unless a
+            // test sets them (RateLimitTests; RecoveryTests keeps the default forgot limit).
+            ["RateLimits:Signup:PermitLimit"] = "100000",
+            ["RateLimits:Login:PermitLimit"] = "100000",
+            ["RateLimits:MagicLink:PermitLimit"] = "100000",
+            ["RateLimits:Resend:PermitLimit"] = "100000",
+            ["RateLimits:CodeEntry:PermitLimit"] = "100000",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k.Replace("__", ":")] = v;
         if (fakeClock) test.Clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
