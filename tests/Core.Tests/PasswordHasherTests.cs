@@ -200,3 +200,54 @@ public sealed class PasswordHasherTests
         Assert.Null(Record.Exception(() => Hasher.VerifyDummy("anything at all")));
     }
 }
+
+public sealed class ImportedHashTests
+{
+    private static readonly PasswordHasher Hasher = new(new SecurityOptions { HashMemoryKiB = 1024, HashIterations = 1 });
+
+    [Fact]
+    public void BcryptVerifiesAndAsksForARehash()
+    {
+        var hash = BCrypt.Net.BCrypt.HashPassword("old system password", 4);
+        Assert.Equal(hash, PasswordHasher.ImportFormat(hash));
+        Assert.True(Hasher.Verify("old system password", hash));
+        Assert.False(Hasher.Verify("old system password!", hash));
+        Assert.True(Hasher.NeedsRehash(hash));
+    }
+
+    [Fact]
+    public void IdentityHashesGetTheirPrefixVerifyAndAskForARehash()
+    {
+        var identity = new Microsoft.AspNetCore.Identity.PasswordHasher<object>();
+        var raw = identity.HashPassword(new object(), "old system password");
+
+        var stored = PasswordHasher.ImportFormat(raw);
+
+        Assert.Equal(PasswordHasher.IdentityPrefix + raw, stored);
+        Assert.Equal(stored, PasswordHasher.ImportFormat(stored)); // importing the stored form again is a no-op
+        Assert.True(Hasher.Verify("old system password", stored));
+        Assert.False(Hasher.Verify("Old system password", stored));
+        Assert.False(Hasher.Verify("old system password", raw)); // without its prefix a hash names no scheme
+        Assert.True(Hasher.NeedsRehash(stored!));
+    }
+
+    [Fact]
+    public void AnArgon2idHashImportsAsItIs()
+    {
+        var hash = Hasher.Hash("password");
+        Assert.Equal(hash, PasswordHasher.ImportFormat(hash));
+        Assert.False(Hasher.NeedsRehash(hash));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("md5:5f4dcc3b5aa765d61d8327deb882cf99")]
+    [InlineData("$2b$10$tooShort")]
+    [InlineData("AQAAAAE=")]
+    public void AnythingElseIsRefused(string? hash) => Assert.Null(PasswordHasher.ImportFormat(hash));
+
+    [Fact]
+    public void ACorruptBcryptHashFailsVerificationInsteadOfThrowing() =>
+        Assert.False(Hasher.Verify("x", "$2a$10$" + new string('!', 53)));
+}

@@ -48,14 +48,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     private static readonly string[] Statuses =
         [AccountStatus.Unverified, AccountStatus.PendingApproval, AccountStatus.Active, AccountStatus.Locked, AccountStatus.Rejected];
 
-    /// <summary>Whether the caller is an admin now, by the stored account (a token's role claim may be stale).</summary>
-    public async Task<bool> IsAdminAsync(string accountId, CancellationToken ct = default)
-    {
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-        return account is { Role: Roles.Admin, Status: AccountStatus.Active };
-    }
-
     public async Task<Result<AccountPage>> ListAsync(ListQuery query, CancellationToken ct = default)
     {
         var errors = new Dictionary<string, string[]>();

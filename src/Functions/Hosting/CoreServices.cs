@@ -57,6 +57,7 @@ public static class CoreServices
         services.AddSingleton<MagicLinkService>();
         services.AddSingleton<Core.Profile.ProfileService>();
         services.AddSingleton<AccountDeletion>();
+        services.AddSingleton<Core.Accounts.AccountImport>();
         services.AddSingleton<LockoutSweeper>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
