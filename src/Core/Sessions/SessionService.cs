@@ -62,9 +62,17 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         var claims = await accessTokens.ValidateAsync(bearer);
         if (claims is null) return null;
         await storage.ReadyAsync();
-        var sessionKey = SessionRow.Prefix + claims.SessionId;
+        var (account, session) = await ReadAsync(claims.AccountId, claims.SessionId, ct);
+        if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt) return null;
+        return new Caller(claims.AccountId, claims.SessionId, claims.Role, account);
+    }
+
+    /// <summary>The account row and one of its session rows, in one query of the account's partition.</summary>
+    private async Task<(Account? Account, SessionRow? Session)> ReadAsync(string accountId, string sessionId, CancellationToken ct)
+    {
+        var sessionKey = SessionRow.Prefix + sessionId;
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {claims.AccountId} and (RowKey eq {Account.Row} or RowKey eq {sessionKey})");
+            $"PartitionKey eq {accountId} and (RowKey eq {Account.Row} or RowKey eq {sessionKey})");
         SessionRow? session = null;
         Account? account = null;
         await foreach (var e in storage.Accounts.QueryAsync<TableEntity>(filter, cancellationToken: ct))
@@ -72,8 +80,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
             if (e.RowKey == Account.Row) account = EntityMapper.To<Account>(e);
             else if (e.RowKey == sessionKey) session = EntityMapper.To<SessionRow>(e);
         }
-        if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt) return null;
-        return new Caller(claims.AccountId, claims.SessionId, claims.Role, account);
+        return (account, session);
     }
 
     public async Task<Result<SessionView>> RefreshAsync(string? token, CancellationToken ct = default)
@@ -82,7 +89,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         await storage.ReadyAsync();
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var session = await storage.Accounts.GetOrNullAsync<SessionRow>(accountId, SessionRow.Prefix + sessionId, ct);
+            var (account, session) = await ReadAsync(accountId, sessionId, ct);
             if (session is null) return Errors.InvalidToken;
             var expected = await MacAsync(session, generation);
             if (!CryptographicOperations.FixedTimeEquals(expected, mac)) return Errors.InvalidToken;
@@ -92,7 +99,6 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
                 await storage.Accounts.TryDeleteAsync(session, ct);
                 return Errors.InvalidToken;
             }
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             if (account is null || account.Status != AccountStatus.Active) return Errors.InvalidToken;
 
             if (generation == session.Generation)
