@@ -110,7 +110,7 @@ public sealed class RateLimitOptions
     /// <summary>Entering a code or redeeming a link: verify, magic redeem, reset, MFA, revert, exchange.</summary>
     public LimitRule CodeEntry { get; set; } = new(50, TimeSpan.FromMinutes(15));
     /// <summary>Local hits an instance may count before adding them to the shared counter (1 = every hit).</summary>
-    public int SyncEvery { get; set; } = 5;
+    public int SyncEvery { get; set; } = 10;
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public LimitRule? For(string group) => group switch
