@@ -33,6 +33,7 @@ public static class AccountFunctionsApp
         app.MapTriggers();
         app.MapRecovery();
         app.MapManage();
+        app.MapEmailChange();
         return app;
     }
 }

@@ -13,7 +13,7 @@ public sealed class BadInputTests(AppFixture fixture) : IClassFixture<AppFixture
     {
         "/api/signup", "/api/signup/email", "/api/signup/anonymous", "/api/email/verify", "/api/email/resend", "/api/login",
         "/api/token/refresh", "/api/logout", "/api/login/email", "/api/login/email/redeem",
-        "/api/password/forgot", "/api/password/reset",
+        "/api/password/forgot", "/api/password/reset", "/api/email/revert",
     };
 
     public static readonly string[] Bodies =

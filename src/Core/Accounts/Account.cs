@@ -67,6 +67,12 @@ public sealed class Account : ITableEntity
     public string? LockReason { get; set; }
     /// <summary>The status an admin's lock interrupted; unlocking restores it.</summary>
     public string? StatusBeforeLock { get; set; }
+    /// <summary>Email change of a passwordless account: the grant of the code sent to the current address.</summary>
+    public string? EmailChangeGrant { get; set; }
+    /// <summary>Hash of the new address that code authorises (the code is good for that address only).</summary>
+    public string? EmailChangeTarget { get; set; }
+    /// <summary>Bumped by every revert: revert links issued before it are dead (see EmailChangeService).</summary>
+    public int RevertEpoch { get; set; }
 
     // Stored copies for the Manage API's prefix search (Table filters compare case-sensitively).
     // Derived on every write; the setters exist only so the table client stores them.

@@ -41,7 +41,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             if (await identifiers.GetEmailOwnerAsync(hash, ct) is { } owner && owner.AccountId == account.Id)
                 await identifiers.TryRemoveAsync(owner, ct);
             await identifiers.RemoveClaimAsync(hash, account.Id, ct);
-            foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert })
+            foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert, TokenPurpose.EmailChange })
             {
                 var partition = OneTimeTokens.CodePartition(purpose, hash);
                 await storage.Tokens.DeleteIfExistsAsync(partition, account.Id, ct);

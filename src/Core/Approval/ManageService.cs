@@ -181,7 +181,8 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         var result = await ChangeAsync(id, async (account, now) =>
         {
             if (account.Status != AccountStatus.Locked) return Errors.InvalidState;
-            var sweptFor = account.LockReason == LockoutSweeper.UnconfirmedEmail ? account.PendingEmail ?? account.Email : null;
+            var sweptFor = account.LockReason is LockoutSweeper.UnconfirmedEmail or LockoutSweeper.UnconfirmedEmailChange
+                ? account.PendingEmail ?? account.Email : null;
             var restored = RestoredStatus(account);
             account.LockReason = null;
             account.StatusBeforeLock = null;
@@ -253,13 +254,15 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         var deadline = now + options.EmailConfirmationDeadline;
         await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), TableUpdateMode.Replace, ct);
         var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, emailHash, options.VerificationTokenLifetime, ct);
+        // An email change (PendingEmail set) is confirmed the same way, with its own wording; it has no claim row.
+        var change = account.PendingEmail is not null;
         // Resend finds unverified accounts by their claim; the claim may have been pruned meanwhile.
-        await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
+        if (!change) await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
         account.Status = status;
         account.ConfirmationDeadline = deadline;
         account.VerificationGrant = grant.TokenId;
-        return new Change(outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, SignupService.FullName(account),
-            new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
+        return new Change(outbox.Create(account.Id, change ? EmailTemplates.ConfirmEmailChange : EmailTemplates.VerifyEmail, email,
+            SignupService.FullName(account), new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
     }
 
     /// <summary>

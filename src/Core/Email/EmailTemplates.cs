@@ -28,6 +28,13 @@ public static class EmailTemplates
     public const string MagicLink = "magic_link";
     public const string PasswordReset = "password_reset";
     public const string PasswordChanged = "password_changed";
+    public const string ConfirmEmailChange = "confirm_email_change";
+    public const string EmailChangeRequested = "email_change_requested";
+    public const string EmailChangeTaken = "email_change_taken";
+    public const string EmailChangeCode = "email_change_code";
+    public const string EmailReverted = "email_reverted";
+    public const string EmailRevertConflict = "email_revert_conflict";
+    public const string LockedUnconfirmedChange = "locked_unconfirmed_change";
 
     /// <summary>Which page of /account/ a template's link opens.</summary>
     public static string? PageFor(string template) => template switch
@@ -36,6 +43,9 @@ public static class EmailTemplates
         ApprovalRequested => "manage",
         MagicLink => "magic",
         PasswordReset => "reset-password",
+        ConfirmEmailChange => "verify",
+        EmailChangeRequested => "revert-email",
+        EmailReverted => "reset-password",
         _ => null,
     };
 
@@ -109,6 +119,53 @@ public static class EmailTemplates
             ["The password of your account was just changed, and other sessions were signed out."],
             null, null, null,
             "If this wasn't you, reset your password at once and tell your administrator."),
+        ConfirmEmailChange => Compose(
+            "Confirm your new email address",
+            $"Hello{Name(m)},",
+            ["Please confirm that this is the new email address of your account. Until you do, you keep signing in with your current address."],
+            m.Link, "Confirm my new email address", m.Code,
+            "If you did not ask for this, ignore this email; nothing changes."),
+        EmailChangeRequested => Compose(
+            "Your email address is being changed",
+            $"Hello{Name(m)},",
+            [$"Someone signed in to your account asked to change its email address to {m["newEmail"]}.",
+             "If that was you, there is nothing to do. If it wasn't, use the link below within 7 days: it keeps this address on the account, signs everyone out and asks for a new password."],
+            m.Link, "This wasn't me: keep my address", null,
+            "The link works once."),
+        EmailChangeTaken => Compose(
+            "Someone tried to move an account to your email address",
+            $"Hello{Name(m)},",
+            ["Someone tried to change the email address of another account to this address, which already belongs to your account.",
+             "Nothing was changed, and your account is not affected."],
+            null, null, null,
+            "No action is needed."),
+        EmailChangeCode => Compose(
+            "Your code to change your email address",
+            $"Hello{Name(m)},",
+            [$"Use this code to confirm that you want to change the email address of your account to {m["newEmail"]}. It works once, for a few minutes."],
+            null, null, m.Code,
+            "If you did not ask for this, ignore this email; nothing changes without the code."),
+        EmailReverted => Compose(
+            "Your email address was restored",
+            $"Hello{Name(m)},",
+            ["The change of your account's email address was undone: this address is the account's address again, and every session was signed out.",
+             "The password was cleared as well, since whoever changed the address may know it. Choose a new one with the link below."],
+            m.Link, "Choose a new password", null,
+            "If the link has expired, use \"Forgot password\" with this address."),
+        EmailRevertConflict => Compose(
+            "Your account has been locked",
+            $"Hello{Name(m)},",
+            ["You asked to undo a change of your account's email address, but this address has since been confirmed by another account, so it cannot be given back.",
+             "To protect you, the old account was locked, signed out everywhere and its password cleared. Only an administrator can unlock it."],
+            null, null, null,
+            "Contact your administrator if you need that account back."),
+        LockedUnconfirmedChange => Compose(
+            "Your account has been locked",
+            $"Hello{Name(m)},",
+            [$"The new email address requested for your account ({m["newEmail"]}) was not confirmed in time, so your account has been locked and signed out everywhere.",
+             "Only an administrator can unlock it; when they do, a new confirmation link goes to the new address."],
+            null, null, null,
+            "If you did not ask to change your address, tell your administrator."),
         _ => throw new InvalidOperationException($"Unknown email template '{template}'."),
     };
 

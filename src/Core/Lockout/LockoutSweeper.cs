@@ -17,6 +17,8 @@ public sealed record SweepResult(int Locked, int Replayed, int Examined);
 public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimeProvider time, ILogger<LockoutSweeper> log)
 {
     public const string UnconfirmedEmail = "email_unconfirmed";
+    /// <summary>The lock reason when a requested email change was not confirmed by its deadline.</summary>
+    public const string UnconfirmedEmailChange = "email_change_unconfirmed";
     private const int MaxReplays = 3;
 
     public async Task<SweepResult> RunAsync(CancellationToken ct = default)
@@ -62,21 +64,29 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimePr
                 await storage.Due.TryDeleteAsync(due, ct);
                 return false;
             }
+            // A verified account with no pending change has nothing left to confirm (a dropped change).
+            if (account.EmailVerified && account.PendingEmail is null)
+            {
+                await storage.Due.TryDeleteAsync(due, ct);
+                return false;
+            }
+            // An email change (PendingEmail set) is told at the verified address, never the unproven new one.
+            var change = account.PendingEmail is not null;
             account.Status = AccountStatus.Locked;
-            account.LockReason = UnconfirmedEmail;
+            account.LockReason = change ? UnconfirmedEmailChange : UnconfirmedEmail;
             account.ConfirmationDeadline = null;
             account.VerificationGrant = null;
             account.UpdatedAt = now;
-            var to = account.PendingEmail ?? account.Email;
-            var mail = to is null ? null : outbox.Create(account.Id, EmailTemplates.LockedUnconfirmed, to, null,
-                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" });
+            var to = change ? (account.EmailVerified ? account.Email : null) : account.Email;
+            var mail = to is null ? null : outbox.Create(account.Id, change ? EmailTemplates.LockedUnconfirmedChange : EmailTemplates.LockedUnconfirmed,
+                to, null, new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = account.PendingEmail ?? "" });
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, account, account.ETag) };
             if (mail is not null) actions.Add(Outbox.Add(mail));
             var committed = await outbox.CommitAsync(mail is null ? [] : [mail], () => storage.Accounts.TrySubmitAsync(actions, ct), ct);
             if (!committed) continue; // changed under us: look again
             await EndSessionsAsync(account.Id, ct);
             await storage.Due.TryDeleteAsync(due, ct);
-            log.LogInformation("Locked account {AccountId}: email not confirmed by its deadline", account.Id);
+            log.LogInformation("Locked account {AccountId}: {Reason}", account.Id, account.LockReason);
             return true;
         }
         return false;

@@ -12,6 +12,8 @@ public static class TokenPurpose
     public const string Magic = "magic";
     public const string Reset = "reset";
     public const string Revert = "revert";
+    /// <summary>The code a passwordless account gets at its current address before changing it.</summary>
+    public const string EmailChange = "email-change";
 }
 
 /// <summary>One link token and its 6-digit code, issued together.</summary>

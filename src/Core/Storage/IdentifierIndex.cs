@@ -19,6 +19,12 @@ public sealed class IdentifierIndex(StorageContext storage)
 
     public Task<bool> TryRemoveAsync(IdentifierRow row, CancellationToken ct = default) => Table.TryDeleteAsync(row, ct);
 
+    /// <summary>Gives up an address this account owned (email change, revert): the owner row goes only if it is this account's.</summary>
+    public async Task ReleaseEmailOwnerAsync(string emailHash, string accountId, CancellationToken ct = default)
+    {
+        if (await GetEmailOwnerAsync(emailHash, ct) is { } row && row.AccountId == accountId) await TryRemoveAsync(row, ct);
+    }
+
     public Task AddClaimAsync(string emailHash, string accountId, DateTimeOffset now, CancellationToken ct = default) =>
         Table.UpsertEntityAsync(new IdentifierRow { PartitionKey = EmailClaimKey(emailHash), RowKey = accountId, AccountId = accountId, CreatedAt = now },
             TableUpdateMode.Replace, ct);

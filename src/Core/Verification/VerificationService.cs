@@ -47,11 +47,15 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         }
 
         DateTimeOffset? metDeadline = null;
+        string? released = null;
         for (var attempt = 0; ; attempt++)
         {
             var now = time.GetUtcNow();
             var wasSignup = account.Status == AccountStatus.Unverified;
             metDeadline = account.ConfirmationDeadline;
+            // An email change: the address verified so far is given up once the new one is in place.
+            released = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) != subject
+                ? EmailAddress.Hash(account.Email) : null;
             account.Email = email;
             account.PendingEmail = null;
             account.EmailVerified = true;
@@ -77,6 +81,9 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
         }
         await identifiers.RemoveClaimAsync(subject, account.Id, ct);
+        // After the account update: a crash before this leaves an owner row whose account has moved
+        // on, which OwnerAsync ignores and ClaimOwnershipAsync takes over once stale.
+        if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, account.Id, ct);
         // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
         if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
@@ -93,8 +100,8 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         return new VerifyResult(account.Status);
     }
 
-    /// <summary>True when this account now owns the address (or already did).</summary>
-    private async Task<bool> ClaimOwnershipAsync(string accountId, string subject, CancellationToken ct)
+    /// <summary>True when this account now owns the address (or already did). Also used by an email revert.</summary>
+    public async Task<bool> ClaimOwnershipAsync(string accountId, string subject, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -118,9 +125,19 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         {
             if (account.VerificationGrant != grant) return;
             account.VerificationGrant = null;
-            if (account.PendingEmail is not null) account.PendingEmail = null;
+            // A lost email change leaves nothing to confirm: its deadline goes too (a signup keeps its own).
+            var droppedDeadline = account.PendingEmail is not null ? account.ConfirmationDeadline : null;
+            if (account.PendingEmail is not null)
+            {
+                account.PendingEmail = null;
+                account.ConfirmationDeadline = null;
+            }
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct)) return;
+            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            {
+                if (droppedDeadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d), account.Id, ct);
+                return;
+            }
             var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
             if (fresh is null) return;
             account = fresh;

@@ -61,6 +61,7 @@ public static class CoreServices
         services.AddSingleton<LockoutSweeper>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
+        services.AddSingleton<Core.EmailChange.EmailChangeService>();
         services.AddSingleton<TriggerFunctions>();
 
         services.AddHttpClient(nameof(SendGridTransport));

@@ -1,0 +1,313 @@
+using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
+using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Storage;
+using AccountFunctions.Core.Verification;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+
+namespace AccountFunctions.Core.EmailChange;
+
+/// <param name="Code">Passwordless accounts only: the code emailed to the current address by a first call without it.</param>
+public sealed record ChangeEmailRequest(string? CurrentPassword, string? NewEmail, string? Code);
+public sealed record RevertRequest(string? Token);
+
+/// <summary>
+/// Changing the email address (states as in docs/flows/email-change.md). <c>requested</c>: the
+/// caller proves it is the account holder (current password, or for a passwordless account a code
+/// sent to the current address), then the account gets <c>PendingEmail</c>, a confirmation deadline
+/// with its <c>due</c> row, and a verification grant for the new address; the confirmation email and
+/// the notice with a revert link to the old address commit in one transaction with it. The address
+/// in use does not change until <c>confirmed</c> (VerificationService, as for signup). If another
+/// account verified the new address, that address's owner is told instead and nothing changes; the
+/// answer is the same. <c>reverted</c>: the old address comes back, every session ends, the password
+/// is cleared and a reset link goes to the restored address. Unconfirmed by the deadline: the sweep
+/// <c>locked</c> the account.
+/// </summary>
+public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
+    VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
+    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, TimeProvider time,
+    ILogger<EmailChangeService> log)
+{
+    public const string ConfirmationSent = "confirmation_sent";
+    public const string CodeSent = "code_sent";
+    public const string EmailRestored = "email_restored";
+    public const string AccountLocked = "account_locked";
+    /// <summary>Lock reason when a revert could not take the old address back (another account verified it meanwhile).</summary>
+    public const string RevertConflict = "email_revert_conflict";
+    /// <summary>The contract's life of a revert link.</summary>
+    public static readonly TimeSpan RevertLinkLifetime = TimeSpan.FromDays(7);
+    private const int MaxAttempts = 5;
+
+    public async Task<Result<string>> RequestAsync(Caller caller, ChangeEmailRequest request, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(request.NewEmail)) return Errors.Validation("newEmail", "A new email address is required.");
+        if (!EmailAddress.IsValid(request.NewEmail)) return Errors.Validation("newEmail", "This is not a valid email address.");
+        await storage.ReadyAsync();
+        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        if (account is null) return Errors.Unauthorized;
+        var newEmail = request.NewEmail.Trim();
+        var newHash = EmailAddress.Hash(newEmail);
+        if (account.Email is not null && EmailAddress.Hash(account.Email) == newHash)
+            return Errors.Validation("newEmail", "This is already the account's email address.");
+        // A signed-in account has a verified address or none (account number); anything else is not ours to change.
+        if (account.Email is not null && !account.EmailVerified) return Errors.InvalidState;
+
+        var proof = account.PasswordHash is not null
+            ? await CheckPasswordAsync(account, request.CurrentPassword, ct)
+            : await CheckCodeAsync(account, newEmail, newHash, request.Code, ct);
+        if (!proof.Ok) return proof.Error!;
+        if (proof.Value == CodeSent) return CodeSent;
+
+        // Openly limited per account (the caller is signed in): it also bounds how fast a session
+        // could probe which addresses are taken (see docs/security.md).
+        var limit = await limiter.HitAsync("email-change", account.Id, security.ResendLimit, security.ResendWindow, ct);
+        if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
+
+        if (await signup.OwnerAsync(newHash, ct) is { } owner && owner.Id != account.Id)
+        {
+            var notice = outbox.Create(owner.Id, EmailTemplates.EmailChangeTaken, owner.Email!, SignupService.FullName(owner),
+                new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
+            await outbox.CommitAsync(notice, ct);
+            log.LogInformation("Account {AccountId} asked for an address another account owns; its owner was told", account.Id);
+            return ConfirmationSent;
+        }
+        return await StartAsync(account, newEmail, newHash, ct);
+    }
+
+    /// <summary>
+    /// Order: grants and the deadline marker first (orphans point at nothing and expire, or the sweep
+    /// drops them), then one transaction: the account (ETag), the revert row and both emails; then the
+    /// queue messages. The address in use stays as it is.
+    /// </summary>
+    private async Task<Result<string>> StartAsync(Account account, string newEmail, string newHash, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var deadline = now + options.EmailConfirmationDeadline;
+        var confirm = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, newHash, options.VerificationTokenLifetime, ct);
+        Grant? revert = null;
+        if (account is { EmailVerified: true, Email: not null })
+        {
+            var oldHash = EmailAddress.Hash(account.Email);
+            revert = await tokens.IssueAsync(TokenPurpose.Revert, account.Id, oldHash, RevertLinkLifetime, ct);
+            // Only the link is sent; the code issued with it would be a row nobody can use.
+            await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
+        }
+        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), TableUpdateMode.Replace, ct);
+
+        DateTimeOffset? replaced = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            replaced = account.ConfirmationDeadline;
+            var hadAddress = account is { EmailVerified: true, Email: not null };
+            var oldEmail = account.Email;
+            account.PendingEmail = newEmail;
+            account.ConfirmationDeadline = deadline;
+            account.VerificationGrant = confirm.TokenId;
+            account.EmailChangeGrant = null;
+            account.EmailChangeTarget = null;
+            account.UpdatedAt = now;
+            var fields = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail };
+            var mails = new List<OutboxRow>
+            {
+                outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm),
+            };
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.UpdateReplace, account, account.ETag),
+                Outbox.Add(mails[0]),
+            };
+            if (revert is not null && hadAddress)
+            {
+                var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, SignupService.FullName(account), fields, revert);
+                notice.CodeNonce = null;
+                mails.Add(notice);
+                actions.Add(Outbox.Add(notice));
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new RevertRow
+                {
+                    PartitionKey = account.Id,
+                    RowKey = RevertRow.Key(revert.TokenId),
+                    OldEmail = oldEmail!,
+                    Epoch = account.RevertEpoch,
+                    CreatedAt = now,
+                    ExpiresAt = now + RevertLinkLifetime,
+                }));
+            }
+            if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) break;
+            if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email change request.");
+            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            if (fresh is null) return Errors.Unauthorized;
+            // The address changed meanwhile (a confirmation or a revert): this request no longer applies as checked.
+            if (fresh.Email != account.Email || fresh.EmailVerified != hadAddress) return Errors.InvalidState;
+            account = fresh;
+        }
+        // A request that replaces an earlier pending one moves the deadline: the old marker goes.
+        if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier) != DueRow.Partition(DueRow.Deadline, deadline))
+            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, earlier), account.Id, ct);
+        await PruneRevertRowsAsync(account.Id, now, all: false, ct);
+        log.LogInformation("Account {AccountId} asked to change its email to {NewEmail}", account.Id, EmailAddress.Mask(newEmail));
+        return ConfirmationSent;
+    }
+
+    private async Task<Result<string>> CheckPasswordAsync(Account account, string? currentPassword, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
+        // A stolen access token must not become a password oracle: wrong guesses are throttled per account.
+        var throttle = await limiter.PeekAsync("change-email", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+        if (!hasher.Verify(currentPassword, account.PasswordHash))
+        {
+            await limiter.HitAsync("change-email", account.Id, int.MaxValue, lockout.Duration, ct);
+            return Errors.WrongPassword;
+        }
+        return "ok";
+    }
+
+    /// <summary>
+    /// A passwordless account proves it still holds its mailbox instead: without a code, one is sent
+    /// to the current address, bound to this new address (EmailChangeTarget) and living as long as a
+    /// sign-in link; with a code, it must be that one (single use, 5 wrong tries, as every code).
+    /// </summary>
+    private async Task<Result<string>> CheckCodeAsync(Account account, string newEmail, string newHash, string? code, CancellationToken ct)
+    {
+        if (account.Email is null) return Errors.InvalidState;
+        var subject = EmailAddress.Hash(account.Email);
+        if (code is null)
+        {
+            var limit = await limiter.HitAsync("email-change-code", account.Id, security.ResendLimit, security.ResendWindow, ct);
+            if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
+            var grant = await tokens.IssueAsync(TokenPurpose.EmailChange, account.Id, subject, options.MagicLinkLifetime, ct);
+            for (var attempt = 0; attempt < MaxAttempts; attempt++)
+            {
+                account.EmailChangeGrant = grant.TokenId;
+                account.EmailChangeTarget = newHash;
+                account.UpdatedAt = time.GetUtcNow();
+                var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, SignupService.FullName(account),
+                    new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail }, grant);
+                if (await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+                    [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct))
+                    return CodeSent;
+                var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+                if (fresh is null) return Errors.Unauthorized;
+                if (fresh.Email != account.Email) return Errors.InvalidState;
+                account = fresh;
+            }
+            throw new InvalidOperationException("Account kept changing while sending an email change code.");
+        }
+        // The code was sent for one new address; checked before redeeming, so a mismatch burns nothing.
+        if (account.EmailChangeTarget != newHash || account.EmailChangeGrant is null) return Errors.InvalidToken;
+        var redeemed = await tokens.RedeemCodeAsync(TokenPurpose.EmailChange, subject, code, ct);
+        if (!redeemed.Ok) return redeemed.Error!;
+        if (redeemed.Value!.AccountId != account.Id || redeemed.Value.Grant != account.EmailChangeGrant) return Errors.InvalidToken;
+        return "ok";
+    }
+
+    /// <summary>
+    /// The revert link ("this wasn't me"). Consumed first (single use); then the account must still
+    /// be at the epoch the link was issued in (a revert makes every earlier link dead). The old
+    /// address's owner row is taken back (insert = lock) before the account changes; the address it
+    /// had moved to is released after. If another account verified the old address meanwhile, it
+    /// cannot come back: the account is locked instead (docs/flows/email-change.md says why).
+    /// </summary>
+    public async Task<Result<string>> RevertAsync(string? token, CancellationToken ct = default)
+    {
+        if (token is null) return Errors.Validation("token", "A token is required.");
+        var link = await tokens.RedeemLinkAsync(TokenPurpose.Revert, token, ct);
+        if (!link.Ok) return link.Error!;
+        var accountId = link.Value!.AccountId;
+        var row = await storage.Accounts.GetOrNullAsync<RevertRow>(accountId, RevertRow.Key(link.Value.PartitionKey), ct);
+        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        if (row is null || account is null || row.Epoch != account.RevertEpoch) return Errors.InvalidToken;
+
+        var oldHash = EmailAddress.Hash(row.OldEmail);
+        var claimed = false;
+        Grant? reset = null;
+        string? released = null, pending = null;
+        DateTimeOffset? deadline = null;
+        bool regained;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (row.Epoch != account.RevertEpoch) return Errors.InvalidToken; // another revert won
+            // Unconfirmed change: the old address never left. Otherwise its owner row is taken back first.
+            var stillThere = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == oldHash;
+            if (!stillThere && !claimed) claimed = await verification.ClaimOwnershipAsync(accountId, oldHash, ct);
+            regained = stillThere || claimed;
+            if (regained) reset ??= await tokens.IssueAsync(TokenPurpose.Reset, accountId, oldHash, options.PasswordResetTokenLifetime, ct);
+            released = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) != oldHash
+                ? EmailAddress.Hash(account.Email) : null;
+            pending = account.PendingEmail;
+            deadline = account.ConfirmationDeadline;
+            var now = time.GetUtcNow();
+            account.RevertEpoch++;
+            account.Email = row.OldEmail;
+            account.PendingEmail = null;
+            account.VerificationGrant = null;
+            account.ConfirmationDeadline = null;
+            account.MagicGrant = null;
+            account.EmailChangeGrant = null;
+            account.EmailChangeTarget = null;
+            // Whoever changed the address may know the password: it is cleared, so password login
+            // refuses until a reset sets a new one.
+            account.PasswordHash = null;
+            account.UpdatedAt = now;
+            var fields = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" };
+            OutboxRow mail;
+            if (regained)
+            {
+                account.EmailVerified = true;
+                account.ResetGrant = reset!.TokenId;
+                // The unconfirmed change that locked it is undone; an admin's lock stays.
+                if (account.Status == AccountStatus.Locked && account.LockReason == LockoutSweeper.UnconfirmedEmailChange)
+                {
+                    account.Status = account.StatusBeforeLock ?? AccountStatus.Active;
+                    account.LockReason = null;
+                    account.StatusBeforeLock = null;
+                }
+                mail = outbox.Create(accountId, EmailTemplates.EmailReverted, row.OldEmail, SignupService.FullName(account), fields, reset);
+                mail.CodeNonce = null;
+            }
+            else
+            {
+                account.EmailVerified = false;
+                account.ResetGrant = null;
+                if (account.Status != AccountStatus.Locked)
+                {
+                    account.StatusBeforeLock = account.Status;
+                    account.Status = AccountStatus.Locked;
+                }
+                account.LockReason = RevertConflict;
+                mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
+            }
+            if (await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct))
+                break;
+            if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email revert.");
+            account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (account is null) return Errors.InvalidToken;
+        }
+
+        // After the account update, so a login racing it either made its session first (ended here)
+        // or fails on the account's ETag and then finds no password.
+        await sweeper.EndSessionsAsync(accountId, ct);
+        if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
+        if (pending is not null)
+            await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
+        if (deadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d), accountId, ct);
+        await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
+        log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");
+        return regained ? EmailRestored : AccountLocked;
+    }
+
+    /// <summary>Drops revert rows that have expired (or, after a revert, all of them: the epoch already made them dead).</summary>
+    private async Task PruneRevertRowsAsync(string accountId, DateTimeOffset now, bool all, CancellationToken ct)
+    {
+        const string from = RevertRow.Prefix, to = RevertRow.Prefix + "~";
+        var dead = new List<RevertRow>();
+        await foreach (var r in storage.Accounts.QueryAsync<RevertRow>(
+            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
+            if (all || r.ExpiresAt <= now) dead.Add(r);
+        foreach (var r in dead) await storage.Accounts.DeleteIfExistsAsync(r.PartitionKey, r.RowKey, ct);
+    }
+}
