@@ -65,7 +65,7 @@ public static class SessionEndpoints
         {
             var caller = http.Caller();
             var account = await Core.Storage.TableResults.GetOrNullAsync<Account>(storage.Accounts, caller.AccountId, Account.Row, http.RequestAborted);
-            return account is null ? Errors.Unauthorized.ToProblem() : Results.Json(AccountView.From(account), Json.Options);
+            return account is null ? Errors.Unauthorized.ToProblem() : Results.Json(ExternalLoginEndpoints.MeView(account), Json.Options);
         }).RequireCaller();
 
         app.MapPatch("/api/me", async (HttpContext http, Core.Profile.ProfileService profiles) =>
@@ -94,7 +94,7 @@ public static class SessionEndpoints
             Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json"));
     }
 
-    private static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
+    internal static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
     {
         if (!useCookie) return Results.Json(session, Json.Options);
         http.Response.Cookies.Append(RefreshCookie, session.RefreshToken!, new CookieOptions
