@@ -34,6 +34,7 @@ public static class AccountFunctionsApp
         app.MapRecovery();
         app.MapManage();
         app.MapEmailChange();
+        app.MapExternalLogin();
         return app;
     }
 }

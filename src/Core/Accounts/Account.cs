@@ -64,6 +64,8 @@ public sealed class Account : ITableEntity
     public string? Bio { get; set; }
     public string? Location { get; set; }
     public string? PreferencesJson { get; set; }
+    /// <summary>Linked OpenID Connect logins, JSON of External.ExternalLogin[] (see External/ExternalLinks.cs).</summary>
+    public string? ExternalLoginsJson { get; set; }
     public string? LockReason { get; set; }
     /// <summary>The status an admin's lock interrupted; unlocking restores it.</summary>
     public string? StatusBeforeLock { get; set; }

@@ -56,6 +56,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             && await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct) is { } numberOwner && numberOwner.AccountId == account.Id)
             await identifiers.TryRemoveAsync(numberOwner, ct);
         await identifiers.RemoveAdminAsync(account.Id, ct);
+        await External.ExternalLinks.RemoveIndexRowsAsync(storage, account, ct);
         if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
         if (account.ConfirmationDeadline is { } deadline)
             await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);

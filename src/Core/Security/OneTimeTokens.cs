@@ -14,6 +14,8 @@ public static class TokenPurpose
     public const string Revert = "revert";
     /// <summary>The code a passwordless account gets at its current address before changing it.</summary>
     public const string EmailChange = "email-change";
+    /// <summary>The one-time code an external sign-in hands to the returnUrl, exchanged for a session.</summary>
+    public const string External = "external";
 }
 
 /// <summary>One link token and its 6-digit code, issued together.</summary>
@@ -63,6 +65,29 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
         // Replacing the code row is what makes an earlier code dead.
         await storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct);
         return new Grant(tokenId, code.Nonce);
+    }
+
+    /// <summary>
+    /// A link token alone, without a 6-digit code, returned as its token string: for tokens that
+    /// only ever travel in a URL (the external sign-in's exchange code). Redeemed with RedeemLinkAsync.
+    /// </summary>
+    public async Task<string> IssueLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var now = time.GetUtcNow();
+        var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+        var secret = await SecretAsync(tokenId);
+        await storage.Tokens.AddEntityAsync(new LinkTokenRow
+        {
+            PartitionKey = tokenId,
+            Purpose = purpose,
+            AccountId = accountId,
+            Subject = subject,
+            SecretHash = Convert.ToBase64String(SHA256.HashData(secret)),
+            ExpiresAt = now + lifetime,
+            CreatedAt = now,
+        }, ct);
+        return tokenId + "." + Base64UrlEncoder.Encode(secret);
     }
 
     /// <summary>The token string that goes into an email link.</summary>

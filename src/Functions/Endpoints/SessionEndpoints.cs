@@ -63,7 +63,7 @@ public static class SessionEndpoints
 
         // The account was read with the session by RequireCaller: one storage call in all.
         app.MapGet("/api/me", (HttpContext http) =>
-            http.Caller().Account is { } account ? Results.Json(AccountView.From(account), Json.Options) : Errors.Unauthorized.ToProblem())
+            http.Caller().Account is { } account ? Results.Json(ExternalLoginEndpoints.MeView(account), Json.Options) : Errors.Unauthorized.ToProblem())
             .RequireCaller();
 
         app.MapPatch("/api/me", async (HttpContext http, Core.Profile.ProfileService profiles) =>
@@ -92,7 +92,7 @@ public static class SessionEndpoints
             Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json"));
     }
 
-    private static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
+    internal static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
     {
         if (!useCookie) return Results.Json(session, Json.Options);
         http.Response.Cookies.Append(RefreshCookie, session.RefreshToken!, new CookieOptions

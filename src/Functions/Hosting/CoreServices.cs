@@ -35,6 +35,7 @@ public static class CoreServices
         var storageOptions = Bind<StorageOptions>("Storage");
         var email = Bind<EmailOptions>("Email");
         var triggers = Bind<TriggerOptions>("Triggers");
+        var external = Bind<Core.External.ExternalOptions>("External");
 
         services.TryAddSingleton(TimeProvider.System);
         var connection = config["AzureWebJobsStorage"] is { Length: > 0 } c ? c : "UseDevelopmentStorage=true";
@@ -63,6 +64,10 @@ public static class CoreServices
         services.AddSingleton<ManageService>();
         services.AddSingleton<Core.EmailChange.EmailChangeService>();
         services.AddSingleton<TriggerFunctions>();
+        // Discovery, keys and the token endpoint: one client, no redirects followed, short timeout.
+        services.AddSingleton(_ => new Core.External.ExternalProviders(external, new HttpClient(
+            new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) }));
+        services.AddSingleton<Core.External.ExternalLoginService>();
 
         services.AddHttpClient(nameof(SendGridTransport));
         services.AddSingleton<IEmailTransport>(sp => email.Transport.Equals("SendGrid", StringComparison.OrdinalIgnoreCase)
