@@ -3,6 +3,7 @@ using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Recovery;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
@@ -31,6 +32,7 @@ public static class CoreServices
         Bind<SessionsOptions>("Sessions");
         Bind<SecurityOptions>("Security");
         Bind<LockoutOptions>("Lockout");
+        Bind<MfaOptions>("Mfa");
         var storageOptions = Bind<StorageOptions>("Storage");
         var email = Bind<EmailOptions>("Email");
         var triggers = Bind<TriggerOptions>("Triggers");
@@ -57,6 +59,10 @@ public static class CoreServices
         services.AddSingleton<LockoutSweeper>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
+        services.AddSingleton<TotpCodes>();
+        services.AddSingleton<RecoveryCodes>();
+        services.AddSingleton<MfaChallenges>();
+        services.AddSingleton<MfaService>();
         services.AddSingleton<TriggerFunctions>();
 
         services.AddHttpClient(nameof(SendGridTransport));
