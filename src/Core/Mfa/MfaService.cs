@@ -56,7 +56,8 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
 
         var throttle = await limiter.PeekAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
         if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
-        var step = TotpCodes.Match(await totp.DecryptAsync(account.Id, pending), request.Code, time.GetUtcNow());
+        var pendingSecret = await totp.TryDecryptAsync(account.Id, pending);
+        var step = pendingSecret is null ? null : TotpCodes.Match(pendingSecret, request.Code, time.GetUtcNow());
         if (step is null)
         {
             await limiter.HitAsync(MfaChallenges.Limit, account.Id, int.MaxValue, lockout.Duration, ct);

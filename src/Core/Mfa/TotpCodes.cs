@@ -44,6 +44,22 @@ public sealed class TotpCodes(TokenKeys keys, StorageContext storage, TimeProvid
         return Version + Convert.ToBase64String([.. nonce, .. cipher, .. tag]);
     }
 
+    /// <summary>
+    /// Null when the secret does not open (the token key was rotated, or the row was tampered
+    /// with): no code can match then, and the person signs in with a recovery code instead.
+    /// </summary>
+    public async Task<byte[]?> TryDecryptAsync(string accountId, string stored)
+    {
+        try
+        {
+            return await DecryptAsync(accountId, stored);
+        }
+        catch (Exception e) when (e is CryptographicException or FormatException)
+        {
+            return null;
+        }
+    }
+
     public async Task<byte[]> DecryptAsync(string accountId, string stored)
     {
         if (!stored.StartsWith(Version, StringComparison.Ordinal)) throw new CryptographicException("Unknown TOTP secret format.");
@@ -60,7 +76,8 @@ public sealed class TotpCodes(TokenKeys keys, StorageContext storage, TimeProvid
     public async Task<long?> MatchActiveAsync(Account account, string code)
     {
         if (account.TotpSecret is null || !IsWellFormed(code)) return null;
-        var step = Match(await DecryptAsync(account.Id, account.TotpSecret), code, time.GetUtcNow());
+        if (await TryDecryptAsync(account.Id, account.TotpSecret) is not { } secret) return null;
+        var step = Match(secret, code, time.GetUtcNow());
         return step is { } s && (account.TotpLastStep is not { } last || s > last) ? step : null;
     }
 
