@@ -36,8 +36,9 @@ public static class Errors
     public static readonly Error InviteInvalid = new("invite_invalid", 400, "The invite code is invalid, used, expired or meant for another address.");
     public static readonly Error InvalidState = new("invalid_state", 409, "The account is not in a state that allows this.");
     public static readonly Error ProviderUnavailable = new("provider_unavailable", 503, "The sign-in provider cannot be reached; try again shortly.");
-    /// <summary>External sign-in cannot ask for a second factor yet, so it refuses accounts that have one (fail closed).</summary>
-    public static readonly Error ExternalMfaUnsupported = new("mfa_not_supported", 403, "This account uses a second factor; sign in with your password instead.");
+    public static readonly Error InvalidCode = new("invalid_code", 400, "The code is wrong, expired or was already used.");
+    public static readonly Error MfaAlreadyEnabled = new("mfa_already_enabled", 409, "Two-factor authentication is already on; turn it off before setting it up again.");
+    public static readonly Error MfaSetupRequired = new("mfa_setup_required", 409, "Start the two-factor setup first (POST /api/me/mfa/totp).");
     public static readonly Error StorageUnavailable = new("storage_unavailable", 503, "Storage is unavailable; try again shortly.");
     public static Error TooManyRequests(TimeSpan retryAfter) =>
         new("too_many_requests", 429, "Too many requests; try again later.") { RetryAfter = retryAfter };

@@ -35,6 +35,7 @@ public static class AccountFunctionsApp
         app.MapManage();
         app.MapEmailChange();
         app.MapExternalLogin();
+        app.MapMfa();
         return app;
     }
 }

@@ -118,6 +118,29 @@ public sealed class ExternalLoginTests(ExternalLoginFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task AnAccountWithMfaAnswersTheSecondFactorAfterTheExchange()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail("oidc"));
+        var access = (await App.LoginAsync(email)).GetProperty("accessToken").GetString()!;
+        var setup = await TestApp.Body(await App.PostAsync("/api/me/mfa/totp", new { }, access));
+        var secret = OtpNet.Base32Encoding.ToBytes(setup.GetProperty("secret").GetString()!);
+        var now = (App.Clock?.GetUtcNow() ?? DateTimeOffset.UtcNow).UtcDateTime;
+        var confirm = await App.PostAsync("/api/me/mfa/totp/confirm", new { code = new OtpNet.Totp(secret).ComputeTotp(now) }, access);
+        var recoveryCode = (await TestApp.Body(confirm)).GetProperty("recoveryCodes")[0].GetString();
+
+        var exchange = await ExternalSignIn.ExchangeAsync(App,
+            await ExternalSignIn.ExchangeCodeAsync(App, ExternalSignIn.Person(ExternalSignIn.NewSub(), email, verified: true)));
+
+        Assert.Equal(HttpStatusCode.OK, exchange.StatusCode);
+        var body = await TestApp.Body(exchange);
+        Assert.True(body.GetProperty("mfaRequired").GetBoolean());
+        Assert.False(body.TryGetProperty("accessToken", out _));
+        var second = await App.PostAsync("/api/login/mfa", new { mfaToken = body.GetProperty("mfaToken").GetString(), recoveryCode });
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(email, (await TestApp.Body(second)).GetProperty("account").GetProperty("email").GetString());
+    }
+
+    [Fact]
     public async Task AVerifiedProviderEmailLinksTheLoginToTheAccountThatVerifiedIt()
     {
         var email = await App.SignupVerifiedAsync(TestApp.NewEmail("oidc"));

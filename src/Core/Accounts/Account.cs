@@ -60,6 +60,14 @@ public sealed class Account : ITableEntity
     /// <summary>Id of the password-reset link in force; a newer forgot request supersedes it.</summary>
     public string? ResetGrant { get; set; }
     public bool MfaEnabled { get; set; }
+    /// <summary>The TOTP secret in force, AES-GCM encrypted under a key derived from the token key (Mfa/TotpCodes); null when MFA is off.</summary>
+    public string? TotpSecret { get; set; }
+    /// <summary>A secret handed out by setup and not confirmed yet (encrypted the same way); a new setup replaces it.</summary>
+    public string? TotpPendingSecret { get; set; }
+    /// <summary>The last TOTP time step accepted: a code of this step or an earlier one is refused (replay).</summary>
+    public long? TotpLastStep { get; set; }
+    /// <summary>Id of the recovery codes in force; rows of another set are dead.</summary>
+    public string? RecoveryCodeSet { get; set; }
     public string? AvatarUrl { get; set; }
     public string? Bio { get; set; }
     public string? Location { get; set; }

@@ -40,7 +40,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </summary>
 public sealed class ExternalLoginService(StorageContext storage, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
-    SessionService sessions, RateLimiter limiter, TimeProvider time, ILogger<ExternalLoginService> log)
+    SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
     /// <summary>Accepted difference between the provider's clock and ours for id_token expiry.</summary>
@@ -139,7 +139,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     }
 
     /// <summary>The one-time code from the returnUrl's fragment becomes a session (once).</summary>
-    public async Task<Result<SessionView>> ExchangeAsync(string? code, bool rememberMe, ClientInfo client, CancellationToken ct = default)
+    public async Task<Result<SignIn>> ExchangeAsync(string? code, bool rememberMe, bool useCookie, ClientInfo client, CancellationToken ct = default)
     {
         if (string.IsNullOrEmpty(code)) return Errors.Validation("code", "The code from the return URL is required.");
         var redeemed = await tokens.RedeemLinkAsync(TokenPurpose.External, code, ct);
@@ -149,23 +149,16 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
             var account = await storage.Accounts.GetOrNullAsync<Account>(redeemed.Value!.AccountId, Account.Row, ct);
             if (account is null) return Errors.InvalidToken;
             if (LoginService.StatusError(account) is { } refused) return refused;
-            if (SecondFactorCheck(account) is { } second) return second;
+            // The provider proved one factor; an account with MFA still answers its second.
+            if (account.MfaEnabled) return SignIn.Mfa(await mfa.IssueAsync(account.Id, rememberMe, useCookie, ct));
             var session = sessions.New(account.Id, rememberMe, client);
             account.LastLoginAt = time.GetUtcNow();
             if (await storage.Accounts.TrySubmitAsync(
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
-                return await sessions.ViewAsync(account, session);
+                return SignIn.With(await sessions.ViewAsync(account, session), useCookie);
         }
         throw new InvalidOperationException("Account kept changing during external sign-in.");
     }
-
-    /// <summary>
-    /// THE place for the second factor (MFA is being built in parallel, issue 4): when it lands, an
-    /// account with MFA enabled answers <c>{mfaRequired, mfaToken}</c> here instead of a session,
-    /// exactly as POST /api/login does. Until then such an account is refused (fail closed) rather
-    /// than let an external sign-in skip its second factor.
-    /// </summary>
-    private static Error? SecondFactorCheck(Account account) => account.MfaEnabled ? Errors.ExternalMfaUnsupported : null;
 
     public async Task<List<ExternalLoginView>> ListAsync(string accountId, CancellationToken ct = default)
     {

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -14,15 +15,16 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// verifies against a dummy hash so both take one hash's time. The account's status is told
 /// only once the password is right. Storage: one query of the identifier's partition (owner +
 /// throttle rows), the account read, then one transaction (session insert + last-login update)
-/// in the account's partition: three calls.
+/// in the account's partition: three calls. With MFA on, the right password gets an mfaToken
+/// instead (MfaChallenges) and the session comes from the second step.
 /// </summary>
 public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers,
-    PasswordHasher hasher, SessionService sessions, LoginThrottle throttle, TimeProvider time,
+    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, TimeProvider time,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;
 
-    public async Task<Result<SessionView>> LoginAsync(LoginRequest request, ClientInfo client, CancellationToken ct = default)
+    public async Task<Result<SignIn>> LoginAsync(LoginRequest request, ClientInfo client, CancellationToken ct = default)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Identifier)) errors["identifier"] = ["An email address or account number is required."];
@@ -51,6 +53,16 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         for (var attempt = 0; ; attempt++)
         {
             if (StatusError(account) is { } refused) return refused;
+            if (account.MfaEnabled)
+            {
+                // The password is known only now: upgrade its hash here, not at the second step.
+                if (hasher.NeedsRehash(account.PasswordHash!))
+                {
+                    account.PasswordHash = hasher.Hash(request.Password!);
+                    await storage.Accounts.TryReplaceAsync(account, ct); // lost to a concurrent change: next time
+                }
+                return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
+            }
             var now = time.GetUtcNow();
             var session = sessions.New(account.Id, request.RememberMe == true, client);
             account.LastLoginAt = now;
@@ -59,7 +71,7 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
             {
                 log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
-                return await sessions.ViewAsync(account, session);
+                return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
             }
             if (attempt >= 3) throw new InvalidOperationException("Account kept changing during sign-in.");
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);

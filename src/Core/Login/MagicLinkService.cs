@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -17,7 +18,7 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
 public sealed class MagicLinkService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, SessionService sessions, AccountsOptions options, SecurityOptions security, TimeProvider time,
+    RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, TimeProvider time,
     ILogger<MagicLinkService> log)
 {
     public async Task<Result<string>> RequestAsync(string? email, CancellationToken ct = default)
@@ -45,7 +46,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
         return "accepted";
     }
 
-    public async Task<Result<SessionView>> RedeemAsync(MagicRedeemRequest request, ClientInfo client, CancellationToken ct = default)
+    public async Task<Result<SignIn>> RedeemAsync(MagicRedeemRequest request, ClientInfo client, CancellationToken ct = default)
     {
         var redeemed = await tokens.RedeemAsync(TokenPurpose.Magic, request.Token, request.Email, request.Code, ct);
         if (!redeemed.Ok) return redeemed.Error!;
@@ -57,6 +58,13 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
             // Superseded by a newer request, or already used through the other half of the pair.
             if (account is null || account.MagicGrant != grant || !account.EmailVerified) return Errors.InvalidToken;
             if (LoginService.StatusError(account) is { } refused) return refused;
+            if (account.MfaEnabled)
+            {
+                // The link is spent either way; the session comes from the second step.
+                account.MagicGrant = null;
+                if (await storage.Accounts.TryReplaceAsync(account, ct)) return SignIn.Mfa(await mfa.IssueAsync(account.Id, false, false, ct));
+                continue;
+            }
             var session = sessions.New(account.Id, false, client);
             account.MagicGrant = null;
             account.LastLoginAt = time.GetUtcNow();
@@ -64,7 +72,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
             {
                 log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
-                return await sessions.ViewAsync(account, session);
+                return SignIn.With(await sessions.ViewAsync(account, session), false);
             }
         }
         throw new InvalidOperationException("Account kept changing during sign-in by email.");

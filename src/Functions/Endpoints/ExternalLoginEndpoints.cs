@@ -54,8 +54,9 @@ public static class ExternalLoginEndpoints
         {
             var body = await Json.ReadAsync<ExchangeRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            var result = await external.ExchangeAsync(body.Value!.Code, body.Value.RememberMe == true, http.Client(), http.RequestAborted);
-            return result.ToHttp(session => SessionEndpoints.SessionResult(http, session, body.Value.UseCookie == true));
+            var result = await external.ExchangeAsync(body.Value!.Code, body.Value.RememberMe == true, body.Value.UseCookie == true,
+                http.Client(), http.RequestAborted);
+            return result.ToHttp(signIn => SessionEndpoints.SignInResult(http, signIn));
         });
 
         app.MapDelete("/api/me/external/{provider}", async (HttpContext http, string provider, ExternalLoginService external) =>

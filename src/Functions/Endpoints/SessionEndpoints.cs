@@ -24,7 +24,7 @@ public static class SessionEndpoints
             var body = await Json.ReadAsync<LoginRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await login.LoginAsync(body.Value!, http.Client(), http.RequestAborted);
-            return result.ToHttp(session => SessionResult(http, session, body.Value!.UseCookie == true));
+            return result.ToHttp(signIn => SignInResult(http, signIn));
         });
 
         app.MapPost("/api/login/email", async (HttpContext http, MagicLinkService magic) =>
@@ -40,7 +40,7 @@ public static class SessionEndpoints
             var body = await Json.ReadAsync<MagicRedeemRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await magic.RedeemAsync(body.Value!, http.Client(), http.RequestAborted);
-            return result.ToHttp(session => SessionResult(http, session, false));
+            return result.ToHttp(signIn => SignInResult(http, signIn));
         });
 
         app.MapPost("/api/token/refresh", async (HttpContext http, SessionService sessions) =>
@@ -91,6 +91,10 @@ public static class SessionEndpoints
         app.MapGet("/api/.well-known/jwks.json", async (AccessTokens tokens) =>
             Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json"));
     }
+
+    /// <summary>A session (cookie mode as asked), or the MFA challenge as it is.</summary>
+    internal static IResult SignInResult(HttpContext http, SignIn signIn) =>
+        signIn.Challenge is { } challenge ? Results.Json(challenge, Json.Options) : SessionResult(http, signIn.Session!, signIn.UseCookie);
 
     internal static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
     {

@@ -3,6 +3,7 @@ using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Recovery;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
@@ -32,6 +33,7 @@ public static class CoreServices
         Bind<SecurityOptions>("Security");
         Bind<LockoutOptions>("Lockout");
         Bind<RateLimitOptions>("RateLimits");
+        Bind<MfaOptions>("Mfa");
         var storageOptions = Bind<StorageOptions>("Storage");
         var email = Bind<EmailOptions>("Email");
         var triggers = Bind<TriggerOptions>("Triggers");
@@ -63,6 +65,10 @@ public static class CoreServices
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
         services.AddSingleton<Core.EmailChange.EmailChangeService>();
+        services.AddSingleton<TotpCodes>();
+        services.AddSingleton<RecoveryCodes>();
+        services.AddSingleton<MfaChallenges>();
+        services.AddSingleton<MfaService>();
         services.AddSingleton<TriggerFunctions>();
         // Discovery, keys and the token endpoint: one client, no redirects followed, short timeout.
         services.AddSingleton(_ => new Core.External.ExternalProviders(external, new HttpClient(

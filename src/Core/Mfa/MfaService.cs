@@ -1,0 +1,154 @@
+using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+
+namespace AccountFunctions.Core.Mfa;
+
+public sealed record TotpSetup(string Secret, string OtpauthUri);
+public sealed record RecoveryCodesView(IReadOnlyList<string> RecoveryCodes);
+public sealed record ConfirmTotpRequest(string? Code);
+/// <summary><c>code</c> is for accounts without a password (beyond the contract, which names only currentPassword).</summary>
+public sealed record DisableTotpRequest(string? CurrentPassword, string? Code);
+
+/// <summary>
+/// Turning TOTP on and off for a signed-in person (states in docs/flows/mfa.md). <c>setup</c>
+/// stores a new secret, encrypted, as pending (a second setup replaces it); <c>confirm</c> with a
+/// code of it turns MFA on, claims the code's step, and commits the ten recovery-code rows in the
+/// same transaction as the account (ETag); <c>disable</c> needs the current password (or, for an
+/// account without one, a current code) and clears the secret and the recovery set. Sessions are
+/// kept either way.
+/// </summary>
+public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
+    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, TimeProvider time, ILogger<MfaService> log)
+{
+    public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var secret = TotpCodes.NewSecret();
+        var sealedSecret = await totp.EncryptAsync(caller.AccountId, secret);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            if (account is null) return Errors.Unauthorized;
+            if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
+            account.TotpPendingSecret = sealedSecret;
+            account.UpdatedAt = time.GetUtcNow();
+            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            {
+                var label = account.Email ?? account.AccountNumber ?? account.Id;
+                return new TotpSetup(TotpCodes.Base32(secret), OtpauthUri(options.Issuer, label, secret));
+            }
+        }
+        throw new InvalidOperationException("Account kept changing during MFA setup.");
+    }
+
+    public async Task<Result<RecoveryCodesView>> ConfirmAsync(Caller caller, ConfirmTotpRequest request, CancellationToken ct = default)
+    {
+        if (request.Code is null) return Errors.Validation("code", "A code from the authenticator app is required.");
+        if (!TotpCodes.IsWellFormed(request.Code)) return Errors.Validation("code", "The code is 6 digits.");
+        await storage.ReadyAsync();
+        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        if (account is null) return Errors.Unauthorized;
+        if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
+        if (account.TotpPendingSecret is not { } pending) return Errors.MfaSetupRequired;
+
+        var throttle = await limiter.PeekAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+        var pendingSecret = await totp.TryDecryptAsync(account.Id, pending);
+        var step = pendingSecret is null ? null : TotpCodes.Match(pendingSecret, request.Code, time.GetUtcNow());
+        if (step is null)
+        {
+            await limiter.HitAsync(MfaChallenges.Limit, account.Id, int.MaxValue, lockout.Duration, ct);
+            return Errors.InvalidCode;
+        }
+        // Two confirmations racing with one code: one claims the step, the other is refused.
+        if (!await totp.ClaimStepAsync(account.Id, step.Value, ct)) return Errors.InvalidCode;
+
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var set = Account.NewId();
+            var (codes, rows) = RecoveryCodes.New(account.Id, set, time.GetUtcNow());
+            account.MfaEnabled = true;
+            account.TotpSecret = pending;
+            account.TotpPendingSecret = null;
+            account.TotpLastStep = step;
+            account.RecoveryCodeSet = set;
+            account.UpdatedAt = time.GetUtcNow();
+            List<TableTransactionAction> actions = [new(TableTransactionActionType.UpdateReplace, account, account.ETag),
+                .. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))];
+            if (await storage.Accounts.TrySubmitAsync(actions, ct))
+            {
+                log.LogInformation("Account {AccountId} turned on two-factor authentication", account.Id);
+                return new RecoveryCodesView(codes);
+            }
+            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            if (account is null) return Errors.Unauthorized;
+            if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
+            if (account.TotpPendingSecret != pending) return Errors.InvalidCode; // a newer setup replaced the secret
+        }
+        throw new InvalidOperationException("Account kept changing during MFA confirmation.");
+    }
+
+    public async Task<Result<bool>> DisableAsync(Caller caller, DisableTotpRequest request, CancellationToken ct = default)
+    {
+        await storage.ReadyAsync();
+        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        if (account is null) return Errors.Unauthorized;
+        if (account.PasswordHash is not null)
+        {
+            if (string.IsNullOrEmpty(request.CurrentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
+            var throttle = await limiter.PeekAsync("mfa-password", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+            if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+            if (!hasher.Verify(request.CurrentPassword, account.PasswordHash))
+            {
+                await limiter.HitAsync("mfa-password", account.Id, int.MaxValue, lockout.Duration, ct);
+                return Errors.WrongPassword;
+            }
+        }
+        else if (account.MfaEnabled)
+        {
+            // No password to confirm with: a current authenticator code instead (an extension of the contract).
+            if (request.Code is null) return Errors.Validation("code", "This account has no password: send a current code from the authenticator app.");
+            if (!TotpCodes.IsWellFormed(request.Code)) return Errors.Validation("code", "The code is 6 digits.");
+            var throttle = await limiter.PeekAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+            if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+            var step = await totp.MatchActiveAsync(account, request.Code);
+            if (step is null || !await totp.ClaimStepAsync(account.Id, step.Value, ct))
+            {
+                await limiter.HitAsync(MfaChallenges.Limit, account.Id, int.MaxValue, lockout.Duration, ct);
+                return Errors.InvalidCode;
+            }
+        }
+
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            if (!account!.MfaEnabled && account.TotpPendingSecret is null && account.RecoveryCodeSet is null) return true;
+            account.MfaEnabled = false;
+            account.TotpSecret = null;
+            account.TotpPendingSecret = null;
+            account.TotpLastStep = null;
+            account.RecoveryCodeSet = null;
+            account.UpdatedAt = time.GetUtcNow();
+            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            {
+                // The codes died with the set and the steps with the secret; their rows go too.
+                await recovery.DeleteAllAsync(account.Id, ct);
+                await totp.ForgetAllStepsAsync(account.Id, ct);
+                log.LogInformation("Account {AccountId} turned off two-factor authentication", account.Id);
+                return true;
+            }
+            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            if (account is null) return Errors.Unauthorized;
+        }
+        throw new InvalidOperationException("Account kept changing while turning MFA off.");
+    }
+
+    /// <summary>The Key URI Format authenticator apps read: otpauth://totp/Issuer:label?secret=…&amp;issuer=….</summary>
+    public static string OtpauthUri(string issuer, string label, byte[] secret)
+    {
+        var i = Uri.EscapeDataString(issuer);
+        return $"otpauth://totp/{i}:{Uri.EscapeDataString(label)}?secret={TotpCodes.Base32(secret)}&issuer={i}&algorithm=SHA1&digits=6&period=30";
+    }
+}

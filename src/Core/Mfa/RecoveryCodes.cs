@@ -1,0 +1,66 @@
+using System.Security.Cryptography;
+using System.Text;
+using AccountFunctions.Core.Storage;
+using Azure.Data.Tables;
+
+namespace AccountFunctions.Core.Mfa;
+
+/// <summary>
+/// Ten single-use recovery codes per setup, shown once. Each is 16 characters from a 32-symbol
+/// alphabet (80 bits from the CSPRNG), shown as <c>xxxx-xxxx-xxxx-xxxx</c>; case, dashes and
+/// spaces do not matter when typed. Stored only as SHA-256(account id : code) in the row key
+/// (a plain hash is enough for 80 random bits). Used once through a consumption marker.
+/// </summary>
+public sealed class RecoveryCodes(StorageContext storage)
+{
+    public const int Count = 10;
+    public const int Length = 16;
+    private const string Alphabet = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford's: no i, l, o, u
+
+    public static (List<string> Codes, List<RecoveryCodeRow> Rows) New(string accountId, string set, DateTimeOffset now)
+    {
+        var codes = new List<string>();
+        var rows = new List<RecoveryCodeRow>();
+        while (codes.Count < Count)
+        {
+            var raw = RandomNumberGenerator.GetString(Alphabet, Length);
+            var row = new RecoveryCodeRow { PartitionKey = accountId, RowKey = RowKeyFor(accountId, raw), Set = set, CreatedAt = now };
+            if (rows.Any(r => r.RowKey == row.RowKey)) continue; // 2^-80; but ten distinct codes is the promise
+            rows.Add(row);
+            codes.Add(string.Join('-', raw.Chunk(4).Select(c => new string(c))));
+        }
+        return (codes, rows);
+    }
+
+    /// <summary>The unused row for a typed code of the account's current set, or null.</summary>
+    public async Task<RecoveryCodeRow?> FindAsync(Account account, string typed, CancellationToken ct)
+    {
+        var normalized = Normalize(typed);
+        if (normalized is null || account.RecoveryCodeSet is null) return null;
+        var row = await storage.Accounts.GetOrNullAsync<RecoveryCodeRow>(account.Id, RowKeyFor(account.Id, normalized), ct);
+        return row?.Set == account.RecoveryCodeSet ? row : null;
+    }
+
+    /// <summary>Of any number of racers with one code, exactly one gets true.</summary>
+    public Task<bool> UseAsync(RecoveryCodeRow row, CancellationToken ct) => storage.Accounts.TryConsumeAsync(row, row.RowKey, ct);
+
+    /// <summary>Removes every recovery row of the account (they are dead already once the set is cleared).</summary>
+    public async Task DeleteAllAsync(string accountId, CancellationToken ct)
+    {
+        var (from, to) = (RecoveryCodeRow.Prefix, RecoveryCodeRow.Prefix + "~");
+        var keys = new List<string>();
+        await foreach (var row in storage.Accounts.QueryAsync<TableEntity>(
+            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, select: ["RowKey"], cancellationToken: ct))
+            keys.Add(row.RowKey);
+        foreach (var key in keys) await storage.Accounts.DeleteIfExistsAsync(accountId, key, ct);
+    }
+
+    private static string? Normalize(string typed)
+    {
+        var s = new string(typed.Where(c => c is not ('-' or ' ')).ToArray()).ToLowerInvariant();
+        return s.Length == Length && s.All(Alphabet.Contains) ? s : null;
+    }
+
+    private static string RowKeyFor(string accountId, string normalized) =>
+        RecoveryCodeRow.Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(accountId + ":" + normalized)));
+}
