@@ -57,10 +57,34 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
             ExpiresAt = now + lifetime,
             Grant = tokenId,
         };
-        await storage.Tokens.AddEntityAsync(link, ct);
+        // The index row first, so no link row exists that deleting the account could not find;
+        // expired links of the account are pruned meanwhile.
+        var index = new TokenIndexRow { PartitionKey = accountId, RowKey = TokenIndexRow.Key(link.ExpiresAt, tokenId), TokenId = tokenId };
+        await Task.WhenAll(storage.Accounts.UpsertEntityAsync(index, TableUpdateMode.Replace, ct), PruneExpiredAsync(accountId, now, ct));
         // Replacing the code row is what makes an earlier code dead.
-        await storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct);
+        await Task.WhenAll(storage.Tokens.AddEntityAsync(link, ct), storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct));
         return new Grant(tokenId, code.Nonce);
+    }
+
+    /// <summary>Removes a link token (used or not), its consumption marker, and then its index row.</summary>
+    public async Task RemoveLinkAsync(TokenIndexRow index, CancellationToken ct = default)
+    {
+        await storage.Tokens.DeleteIfExistsAsync(index.TokenId, LinkTokenRow.Row, ct);
+        await storage.Tokens.DeleteIfExistsAsync(index.TokenId, TableResults.MarkerPrefix + LinkTokenRow.Row, ct);
+        await storage.Accounts.DeleteIfExistsAsync(index.PartitionKey, index.RowKey, ct);
+    }
+
+    private async Task PruneExpiredAsync(string accountId, DateTimeOffset now, CancellationToken ct)
+    {
+        var (from, to) = (TokenIndexRow.Prefix, TokenIndexRow.Prefix + now.UtcTicks.ToString("D19"));
+        var expired = new List<TokenIndexRow>();
+        await foreach (var row in storage.Accounts.QueryAsync<TokenIndexRow>(
+            r => r.PartitionKey == accountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, maxPerPage: 20, cancellationToken: ct))
+        {
+            expired.Add(row);
+            if (expired.Count == 20) break; // bounded; the next issue prunes on
+        }
+        foreach (var row in expired) await RemoveLinkAsync(row, ct);
     }
 
     /// <summary>The token string that goes into an email link.</summary>
