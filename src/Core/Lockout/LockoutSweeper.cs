@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
@@ -14,7 +15,7 @@ public sealed record SweepResult(int Locked, int Replayed, int Examined);
 /// it with its ETag, ending its sessions and telling the user; it also re-enqueues emails whose
 /// queue message was lost. Two sweeps racing: the ETag makes the second a no-op.
 /// </summary>
-public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimeProvider time, ILogger<LockoutSweeper> log)
+public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
 {
     public const string UnconfirmedEmail = "email_unconfirmed";
     private const int MaxReplays = 3;
@@ -77,6 +78,7 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimePr
             await EndSessionsAsync(account.Id, ct);
             await storage.Due.TryDeleteAsync(due, ct);
             log.LogInformation("Locked account {AccountId}: email not confirmed by its deadline", account.Id);
+            await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", UnconfirmedEmail)));
             return true;
         }
         return false;

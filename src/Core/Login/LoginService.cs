@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -16,7 +17,7 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// (session insert + last-login update) in the account's partition.
 /// </summary>
 public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
-    PasswordHasher hasher, SessionService sessions, RateLimiter limiter, LockoutOptions lockout, TimeProvider time,
+    PasswordHasher hasher, SessionService sessions, RateLimiter limiter, LockoutOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;
@@ -43,19 +44,23 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         if (account?.PasswordHash is null)
         {
             hasher.VerifyDummy(request.Password!);
-            await limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
+            await FailedAsync(throttleKey, account, client, ct);
             return Errors.InvalidCredentials;
         }
         if (!hasher.Verify(request.Password!, account.PasswordHash))
         {
-            await limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
+            await FailedAsync(throttleKey, account, client, ct);
             log.LogInformation("Failed login for account {AccountId}", account.Id);
             return Errors.InvalidCredentials;
         }
 
         for (var attempt = 0; ; attempt++)
         {
-            if (StatusError(account) is { } refused) return refused;
+            if (StatusError(account) is { } refused)
+            {
+                await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
+                return refused;
+            }
             var now = time.GetUtcNow();
             var session = sessions.New(account.Id, request.RememberMe == true, client);
             account.LastLoginAt = now;
@@ -64,12 +69,32 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
             {
                 log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
+                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
                 return await sessions.ViewAsync(account, session);
             }
             if (attempt >= 3) throw new InvalidOperationException("Account kept changing during sign-in.");
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
             if (account is null) return Errors.InvalidCredentials;
         }
+    }
+
+    /// <summary>
+    /// Counts a failed login. For an identifier that belongs to an account the failure is also
+    /// audited, beside the count, so the known path takes no longer than the unknown one; the
+    /// failure that reaches the limit records the throttle once per window.
+    /// </summary>
+    private async Task FailedAsync(string throttleKey, Account? account, ClientInfo client, CancellationToken ct)
+    {
+        var hit = limiter.HitAsync("login", throttleKey, int.MaxValue, lockout.Duration, ct);
+        if (account is null)
+        {
+            await hit;
+            return;
+        }
+        await Task.WhenAll(hit, audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCredentials.Code))));
+        if ((await hit).Count == lockout.MaxFailedAttempts)
+            await audit.RecordAsync(AuditEvent.LoginThrottled, account.Id, client.IpAddress,
+                AuditLog.Detail(("failures", lockout.MaxFailedAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 
     private static string ThrottleKey(string identifier) =>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
@@ -19,7 +20,7 @@ public sealed record Caller(string AccountId, string SessionId, string Role);
 /// A generation older than that is reuse: the session ends.
 /// </summary>
 public sealed class SessionService(StorageContext storage, TokenKeys keys, AccessTokens accessTokens,
-    SessionsOptions options, TimeProvider time)
+    SessionsOptions options, AuditLog audit, TimeProvider time)
 {
     public SessionRow New(string accountId, bool rememberMe, ClientInfo client)
     {
@@ -61,7 +62,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         return new Caller(claims.AccountId, claims.SessionId, claims.Role);
     }
 
-    public async Task<Result<SessionView>> RefreshAsync(string? token, CancellationToken ct = default)
+    public async Task<Result<SessionView>> RefreshAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
         await storage.ReadyAsync();
@@ -93,6 +94,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
             if (generation < session.Generation)
             {
                 await storage.Accounts.TryDeleteAsync(session, ct);
+                await audit.RecordAsync(AuditEvent.SessionReuseDetected, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
                 return Errors.TokenReused;
             }
             return Errors.InvalidToken;
@@ -101,7 +103,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     }
 
     /// <summary>Ends the session a refresh token belongs to; unknown tokens are ignored.</summary>
-    public async Task LogoutAsync(string? token, CancellationToken ct = default)
+    public async Task LogoutAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return;
         await storage.ReadyAsync();
@@ -109,6 +111,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         if (session is null) return;
         if (!CryptographicOperations.FixedTimeEquals(await MacAsync(session, generation), mac)) return;
         await storage.Accounts.DeleteIfExistsAsync(session.PartitionKey, session.RowKey, ct);
+        await audit.RecordAsync(AuditEvent.Logout, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
     }
 
     public sealed record SessionInfo(string Id, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, DateTimeOffset ExpiresAt,
@@ -131,13 +134,14 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     }
 
     /// <summary>Ends one of the caller's own sessions; its access tokens stop working at once.</summary>
-    public async Task<bool> EndAsync(Caller caller, string sessionId, CancellationToken ct = default)
+    public async Task<bool> EndAsync(Caller caller, string sessionId, ClientInfo client, CancellationToken ct = default)
     {
         if (sessionId.Length != 22 || !sessionId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
         await storage.ReadyAsync();
         var row = await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + sessionId, ct);
         if (row is null) return false;
         await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+        await audit.RecordAsync(AuditEvent.SessionRevoked, caller.AccountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
         return true;
     }
 
