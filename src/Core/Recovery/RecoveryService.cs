@@ -84,6 +84,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         await storage.Tokens.GetOrNullAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
         await storage.Tokens.GetOrNullAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
         await storage.Accounts.GetOrNullAsync<Account>(Account.NewId(), Account.Row, ct);
+        await storage.Audit.GetOrNullAsync<AuditRow>(AuditLog.AccountPartition(id), id, ct); // where the audit event would go
     }
 
     public async Task<Result<bool>> ResetAsync(ResetRequest request, ClientInfo client, CancellationToken ct = default)
