@@ -36,13 +36,10 @@ public sealed class DeleteMeTests(AppFixture fixture) : IClassFixture<AppFixture
             await foreach (var row in table.QueryAsync<TableEntity>())
             {
                 var text = row.PartitionKey + " " + row.RowKey + " " + string.Join(" ", row.Select(kv => kv.Value?.ToString()));
-                if (text.Contains(id) && !IsExpiredLinkOnly(row)) leftovers.Add($"{table.Name}: {row.PartitionKey} / {row.RowKey}");
+                if (text.Contains(id)) leftovers.Add($"{table.Name}: {row.PartitionKey} / {row.RowKey}");
             }
         Assert.Empty(leftovers);
         // The address is free again.
         await App.SignupVerifiedAsync(email);
     }
-
-    // Link-token rows are keyed by token id and not removed (docs/storage.md); they point at nothing.
-    private static bool IsExpiredLinkOnly(TableEntity row) => row.RowKey is "link" or "~used-link";
 }

@@ -177,7 +177,7 @@ public sealed class InviteOnlyTests(InviteOnlyFixture fixture) : IClassFixture<I
     private TestApp App => fixture.App;
     private InviteService Invites => App.Services.GetRequiredService<InviteService>();
 
-    private async Task<string> InviteAsync(string? email = null) => (await Invites.CreateAsync(email, "test-admin")).Value!.Code;
+    private async Task<string> InviteAsync(string? email = null) => (await Invites.CreateAsync(email)).Value!.Code;
 
     [Fact]
     public async Task SignupWithoutACodeIsRefusedAndWritesNothing()

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
@@ -9,27 +10,35 @@ namespace AccountFunctions.Core;
 /// Removes an account and what is stored for it: its partition of <c>accounts</c> (sessions,
 /// so its tokens die at once, and outbox rows with their replay markers), its index rows (the
 /// email owner row only if it is this account's), its codes and their consumption markers, its
-/// current verification link and its deadline marker. Index rows go first and the account row
-/// last, with its ETag: a crash in between leaves an account that deleting again finishes, and a
+/// link tokens (found through their index rows in its partition) and its deadline marker; its
+/// audit trail is rewritten under a pseudonym. Index rows go first and the account row last,
+/// with its ETag: a crash in between leaves an account that deleting again finishes, and a
 /// change that slipped in (a new session) makes it go round again.
-/// Not removed: link-token rows and their markers other than the current verification link
-/// (keyed by token id, not findable without a scan; they expire and point at nothing).
 /// </summary>
-public sealed class AccountDeletion(StorageContext storage, IdentifierIndex identifiers)
+public sealed class AccountDeletion(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, AuditLog audit)
 {
+    /// <param name="adminId">The admin deleting it; null when people delete their own account.</param>
+    /// <param name="adminIp">Recorded with an admin's deletion only: a person's own address goes with their account.</param>
     /// <returns>false when there was no such account.</returns>
-    public async Task<bool> DeleteAsync(string id, CancellationToken ct = default)
+    public async Task<bool> DeleteAsync(string id, string? adminId, string? adminIp, CancellationToken ct = default)
     {
         await storage.ReadyAsync();
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; ; attempt++)
         {
+            if (attempt >= 5) throw new InvalidOperationException($"Account {id} kept changing while being deleted.");
             var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
             if (account is null) return attempt > 0;
             await RemoveIndexRowsAsync(account, ct);
             await RemovePartitionRowsAsync(id, ct);
-            if (await storage.Accounts.TryDeleteAsync(account, ct)) return true;
+            // Before the account row goes, so a crash leaves something deleting again repairs.
+            await audit.PseudonymiseAsync(id, ct);
+            if (await storage.Accounts.TryDeleteAsync(account, ct)) break;
         }
-        throw new InvalidOperationException($"Account {id} kept changing while being deleted.");
+        // Again: an event recorded by a request that was in flight during the deletion.
+        await audit.PseudonymiseAsync(id, ct);
+        await audit.RecordAsync(AuditEvent.AccountDeleted, await audit.PseudonymAsync(id), adminId is null ? null : adminIp,
+            adminId is null ? AuditLog.Detail(("by", "self")) : null, adminId);
+        return true;
     }
 
     private async Task RemoveIndexRowsAsync(Account account, CancellationToken ct)
@@ -62,7 +71,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
     }
 
-    /// <summary>Sessions (so tokens die at once) and outbox rows (with their replay markers); not the account row.</summary>
+    /// <summary>Sessions (so tokens die at once), outbox rows (with their replay markers) and link tokens; not the account row.</summary>
     private async Task RemovePartitionRowsAsync(string id, CancellationToken ct)
     {
         var rows = new List<TableEntity>();
@@ -70,6 +79,11 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             if (row.RowKey != Account.Row) rows.Add(row);
         foreach (var row in rows)
         {
+            if (row.RowKey.StartsWith(TokenIndexRow.Prefix, StringComparison.Ordinal))
+            {
+                await tokens.RemoveLinkAsync(new TokenIndexRow { PartitionKey = row.PartitionKey, RowKey = row.RowKey, TokenId = row.GetString(nameof(TokenIndexRow.TokenId)) ?? "" }, ct);
+                continue;
+            }
             await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
             if (row.RowKey.StartsWith(OutboxRow.Prefix, StringComparison.Ordinal) && row.GetDateTimeOffset(nameof(OutboxRow.CreatedAt)) is { } created)
             {

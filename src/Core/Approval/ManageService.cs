@@ -1,7 +1,9 @@
 using System.Text;
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
@@ -35,7 +37,7 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
 public sealed class ManageService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
-    LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, TimeProvider time, ILogger<ManageService> log)
+    LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
@@ -97,7 +99,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         return account is null ? Errors.NotFound : ManagedAccountView.From(account);
     }
 
-    public async Task<Result<ManagedAccountView>> UpdateAsync(string callerId, string id, ManageUpdate update, CancellationToken ct = default)
+    public async Task<Result<ManagedAccountView>> UpdateAsync(string callerId, string id, ManageUpdate update, ClientInfo client, CancellationToken ct = default)
     {
         var errors = new Dictionary<string, string[]>();
         if (update.Role is not null and not Roles.User and not Roles.Admin) errors["role"] = [$"Use \"{Roles.User}\" or \"{Roles.Admin}\"."];
@@ -106,8 +108,10 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         if (errors.Count > 0) return Errors.Validation(errors);
         if (update.Role == Roles.User && id == callerId) return Errors.InvalidState; // the last admin could lock everyone out
 
+        string? roleBefore = null;
         var result = await ChangeAsync(id, async (account, now) =>
         {
+            roleBefore = account.Role;
             if (update.FirstName is not null) account.FirstName = Clean(update.FirstName);
             if (update.LastName is not null) account.LastName = Clean(update.LastName);
             if (update.Role is not null)
@@ -122,10 +126,15 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         if (!result.Ok) return result.Error!;
         var changed = result.Value!;
         if (changed.Role == Roles.User) await identifiers.RemoveAdminAsync(changed.Id, ct);
+        if (changed.Role != roleBefore)
+            await audit.RecordAsync(AuditEvent.RoleChanged, id, client.IpAddress, AuditLog.Detail(("from", roleBefore), ("to", changed.Role)), callerId);
+        var fields = new[] { update.FirstName is null ? null : "firstName", update.LastName is null ? null : "lastName" }.OfType<string>().ToList();
+        if (fields.Count > 0)
+            await audit.RecordAsync(AuditEvent.ProfileChanged, id, client.IpAddress, AuditLog.Detail(("fields", string.Join(',', fields))), callerId);
         return ManagedAccountView.From(changed);
     }
 
-    public async Task<Result<ManagedAccountView>> ApproveAsync(string id, CancellationToken ct = default)
+    public async Task<Result<ManagedAccountView>> ApproveAsync(string callerId, string id, ClientInfo client, CancellationToken ct = default)
     {
         var result = await ChangeAsync(id, (account, _) =>
         {
@@ -135,10 +144,11 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         }, ct);
         if (!result.Ok) return result.Error!;
         log.LogInformation("Account {AccountId} approved", id);
+        await audit.RecordAsync(AuditEvent.AccountApproved, id, client.IpAddress, actorId: callerId);
         return ManagedAccountView.From(result.Value!);
     }
 
-    public async Task<Result<ManagedAccountView>> RejectAsync(string id, string? reason, CancellationToken ct = default)
+    public async Task<Result<ManagedAccountView>> RejectAsync(string callerId, string id, string? reason, ClientInfo client, CancellationToken ct = default)
     {
         if (CheckReason(reason) is { } invalid) return invalid;
         var result = await ChangeAsync(id, (account, _) =>
@@ -149,10 +159,11 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         }, ct);
         if (!result.Ok) return result.Error!;
         log.LogInformation("Account {AccountId} rejected", id);
+        await audit.RecordAsync(AuditEvent.AccountRejected, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason))), callerId);
         return ManagedAccountView.From(result.Value!);
     }
 
-    public async Task<Result<ManagedAccountView>> LockAsync(string callerId, string id, string? reason, CancellationToken ct = default)
+    public async Task<Result<ManagedAccountView>> LockAsync(string callerId, string id, string? reason, ClientInfo client, CancellationToken ct = default)
     {
         if (CheckReason(reason) is { } invalid) return invalid;
         if (id == callerId) return Errors.InvalidState;
@@ -169,6 +180,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         // is found here) or fails on the account's ETag and then sees the lock.
         await sweeper.EndSessionsAsync(id, ct);
         log.LogInformation("Account {AccountId} locked by an admin", id);
+        await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? AdminLockReason)), callerId);
         return ManagedAccountView.From(result.Value!);
     }
 
@@ -176,7 +188,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     /// Unlock. An account the sweep locked for an unconfirmed email gets a new deadline and a new
     /// link and code (its email is still unproven); any other goes back to where the lock found it.
     /// </summary>
-    public async Task<Result<ManagedAccountView>> UnlockAsync(string id, CancellationToken ct = default)
+    public async Task<Result<ManagedAccountView>> UnlockAsync(string callerId, string id, ClientInfo client, CancellationToken ct = default)
     {
         var result = await ChangeAsync(id, async (account, now) =>
         {
@@ -192,21 +204,28 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         }, ct);
         if (!result.Ok) return result.Error!;
         log.LogInformation("Account {AccountId} unlocked; status {Status}", id, result.Value!.Status);
+        await audit.RecordAsync(AuditEvent.AccountUnlocked, id, client.IpAddress, AuditLog.Detail(("status", result.Value!.Status)), callerId);
         return ManagedAccountView.From(result.Value!);
     }
 
-    public async Task<Result<bool>> DeleteAsync(string callerId, string id, CancellationToken ct = default)
+    public async Task<Result<bool>> DeleteAsync(string callerId, string id, ClientInfo client, CancellationToken ct = default)
     {
         if (!IsAccountId(id)) return InvalidId;
         if (id == callerId) return Errors.InvalidState;
         await storage.ReadyAsync();
-        if (!await deletion.DeleteAsync(id, ct)) return Errors.NotFound;
+        if (!await deletion.DeleteAsync(id, callerId, client.IpAddress, ct)) return Errors.NotFound;
         log.LogInformation("Account {AccountId} deleted by an admin", id);
         return true;
     }
 
-    public async Task<Result<Invite>> CreateInviteAsync(string? email, string callerId, CancellationToken ct = default) =>
-        await invites.CreateAsync(string.IsNullOrWhiteSpace(email) ? null : email, callerId, ct);
+    public async Task<Result<Invite>> CreateInviteAsync(string? email, string callerId, ClientInfo client, CancellationToken ct = default)
+    {
+        var invite = await invites.CreateAsync(string.IsNullOrWhiteSpace(email) ? null : email, ct);
+        // Not about an account: found in the day's list and in the admin's own.
+        if (invite.Ok)
+            await audit.RecordAsync(AuditEvent.InviteCreated, null, client.IpAddress, AuditLog.Detail(("boundToEmail", invite.Value!.Email is null ? "no" : "yes")), callerId);
+        return invite;
+    }
 
     /// <summary>What a change did beyond the account row: at most one email, committed with it.</summary>
     private sealed record Change(OutboxRow? Mail)

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
@@ -14,7 +15,7 @@ public sealed record SweepResult(int Locked, int Replayed, int Examined);
 /// it with its ETag, ending its sessions and telling the user; it also re-enqueues emails whose
 /// queue message was lost. Two sweeps racing: the ETag makes the second a no-op.
 /// </summary>
-public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimeProvider time, ILogger<LockoutSweeper> log)
+public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
 {
     public const string UnconfirmedEmail = "email_unconfirmed";
     /// <summary>The lock reason when a requested email change was not confirmed by its deadline.</summary>
@@ -87,6 +88,7 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, TimePr
             await EndSessionsAsync(account.Id, ct);
             await storage.Due.TryDeleteAsync(due, ct);
             log.LogInformation("Locked account {AccountId}: {Reason}", account.Id, account.LockReason);
+            await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? UnconfirmedEmail)));
             return true;
         }
         return false;

@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Mfa;
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -19,7 +20,7 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// instead (MfaChallenges) and the session comes from the second step.
 /// </summary>
 public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers,
-    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, TimeProvider time,
+    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, LockoutOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;
@@ -46,13 +47,17 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         {
             if (account?.PasswordHash is null) hasher.VerifyDummy(request.Password!);
             else log.LogInformation("Failed login for account {AccountId}", account.Id);
-            await throttle.RecordFailureAsync(partition, throttleRow, ct);
+            await FailedAsync(partition, throttleRow, account, client, ct);
             return Errors.InvalidCredentials;
         }
 
         for (var attempt = 0; ; attempt++)
         {
-            if (StatusError(account) is { } refused) return refused;
+            if (StatusError(account) is { } refused)
+            {
+                await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
+                return refused;
+            }
             if (account.MfaEnabled)
             {
                 // The password is known only now: upgrade its hash here, not at the second step.
@@ -71,6 +76,7 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
             {
                 log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
+                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
                 return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
             }
             if (attempt >= 3) throw new InvalidOperationException("Account kept changing during sign-in.");
@@ -83,6 +89,25 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
     private static string Partition(string identifier) =>
         AccountNumber.Parse(identifier) is { } number ? IdentifierIndex.NumberKey(AccountNumber.Hash(number))
         : IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(identifier));
+
+    /// <summary>
+    /// Counts a failed login. For an identifier that belongs to an account the failure is also
+    /// audited, beside the count, so the known path takes no longer than the unknown one; the
+    /// failure that starts a block records the throttle.
+    /// </summary>
+    private async Task FailedAsync(string partition, ThrottleRow? throttleRow, Account? account, ClientInfo client, CancellationToken ct)
+    {
+        var count = throttle.RecordFailureAsync(partition, throttleRow, ct);
+        if (account is null)
+        {
+            await count;
+            return;
+        }
+        await Task.WhenAll(count, audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCredentials.Code))));
+        if (await count)
+            await audit.RecordAsync(AuditEvent.LoginThrottled, account.Id, client.IpAddress,
+                AuditLog.Detail(("failures", lockout.MaxFailedAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+    }
 
     public static Error? StatusError(Account account) => account.Status switch
     {

@@ -56,8 +56,8 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
         return row?.BlockedUntil is { } until && until > now ? until - now : null;
     }
 
-    /// <summary>Counts one failure (ETag retries, so racing instances lose none).</summary>
-    public async Task RecordFailureAsync(string partition, ThrottleRow? row, CancellationToken ct)
+    /// <summary>Counts one failure (ETag retries, so racing instances lose none); true when it starts a block.</summary>
+    public async Task<bool> RecordFailureAsync(string partition, ThrottleRow? row, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 10; attempt++)
         {
@@ -68,7 +68,8 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
                 next.Failures = 0;
                 next.WindowEnd = now + options.Duration;
             }
-            if (++next.Failures >= options.MaxFailedAttempts)
+            var blocks = ++next.Failures >= options.MaxFailedAttempts;
+            if (blocks)
             {
                 next.Strikes = next.LastStrikeAt is { } last && now - last < StrikeMemory ? next.Strikes + 1 : 1;
                 next.LastStrikeAt = now;
@@ -79,9 +80,10 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
             var written = row is null
                 ? await storage.Identifiers.TryAddAsync(next, ct)
                 : await storage.Identifiers.TryReplaceAsync(next, ct);
-            if (written) return;
+            if (written) return blocks;
             row = await storage.Identifiers.GetOrNullAsync<ThrottleRow>(partition, ThrottleRow.Row, ct);
         }
+        return false;
     }
 
     public TimeSpan BlockFor(int strikes)

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
@@ -18,10 +19,10 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
 public sealed class MagicLinkService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, TimeProvider time,
+    RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
     ILogger<MagicLinkService> log)
 {
-    public async Task<Result<string>> RequestAsync(string? email, CancellationToken ct = default)
+    public async Task<Result<string>> RequestAsync(string? email, ClientInfo client, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
         if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
@@ -40,7 +41,11 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             var committed = await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
-            if (committed) break;
+            if (committed)
+            {
+                await audit.RecordAsync(AuditEvent.MagicLinkSent, account.Id, client.IpAddress);
+                break;
+            }
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
         }
         return "accepted";
@@ -72,6 +77,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
             {
                 log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
+                await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
                 return SignIn.With(await sessions.ViewAsync(account, session), false);
             }
         }

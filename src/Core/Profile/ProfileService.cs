@@ -31,7 +31,7 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
             await limiter.HitAsync("delete-me", accountId, int.MaxValue, lockout.Duration, ct);
             return Errors.WrongPassword;
         }
-        await deletion.DeleteAsync(accountId, ct);
+        await deletion.DeleteAsync(accountId, null, null, ct);
         return true;
     }
 

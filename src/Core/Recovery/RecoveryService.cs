@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
@@ -25,7 +26,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// </summary>
 public sealed class RecoveryService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
-    LockoutOptions lockout, TimeProvider time, ILogger<RecoveryService> log)
+    LockoutOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
 
@@ -57,7 +58,11 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             var committed = await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
-            if (committed) break;
+            if (committed)
+            {
+                await audit.RecordAsync(AuditEvent.PasswordResetRequested, account.Id, client.IpAddress);
+                break;
+            }
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
             // Changed meanwhile: mail only an account that still owns the address.
             if (account is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(account.Email) != subject) break;
@@ -76,9 +81,10 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         await storage.Tokens.GetOrNullAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
         await storage.Tokens.GetOrNullAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
         await storage.Accounts.GetOrNullAsync<Account>(Account.NewId(), Account.Row, ct);
+        await storage.Audit.GetOrNullAsync<AuditRow>(AuditLog.AccountPartition(id), id, ct); // where the audit event would go
     }
 
-    public async Task<Result<bool>> ResetAsync(ResetRequest request, CancellationToken ct = default)
+    public async Task<Result<bool>> ResetAsync(ResetRequest request, ClientInfo client, CancellationToken ct = default)
     {
         if (request.Token is null) return Errors.Validation("token", "A token is required.");
         if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
@@ -103,6 +109,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
         await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
+        await audit.RecordAsync(AuditEvent.PasswordReset, link.Value.AccountId, client.IpAddress);
         return true;
     }
 
@@ -111,7 +118,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     /// passwordless accounts (which have none, so they get wrong_password): those set a first
     /// password through forgot/reset, which proves they still hold the mailbox.
     /// </summary>
-    public async Task<Result<bool>> ChangeAsync(Caller caller, ChangePasswordRequest request, CancellationToken ct = default)
+    public async Task<Result<bool>> ChangeAsync(Caller caller, ChangePasswordRequest request, ClientInfo client, CancellationToken ct = default)
     {
         if (request.CurrentPassword is null) return Errors.Validation("currentPassword", "The current password is required.");
         if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
@@ -145,6 +152,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
         await sweeper.EndSessionsAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
         log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
+        await audit.RecordAsync(AuditEvent.PasswordChanged, caller.AccountId, client.IpAddress);
         return true;
     }
 

@@ -38,6 +38,39 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     /// <summary>Writes a link row and (re)places the account's code for this purpose and subject.</summary>
     public async Task<Grant> IssueAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
     {
+        var (link, _) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct);
+        var code = new CodeRow
+        {
+            PartitionKey = CodePartition(purpose, subject),
+            RowKey = accountId,
+            Nonce = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
+            AttemptsLeft = CodeAttempts,
+            ExpiresAt = link.ExpiresAt,
+            Grant = link.PartitionKey,
+        };
+        // Replacing the code row is what makes an earlier code dead.
+        await Task.WhenAll(storage.Tokens.AddEntityAsync(link, ct), storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct));
+        return new Grant(link.PartitionKey, code.Nonce);
+    }
+
+    /// <summary>
+    /// A link token alone, without a 6-digit code, returned as its token string: for tokens that
+    /// only ever travel in a URL (the external sign-in's exchange code). Redeemed with RedeemLinkAsync.
+    /// </summary>
+    public async Task<string> IssueLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
+    {
+        var (link, secret) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct);
+        await storage.Tokens.AddEntityAsync(link, ct);
+        return link.PartitionKey + "." + Base64UrlEncoder.Encode(secret);
+    }
+
+    /// <summary>
+    /// A new link row (not yet written) and its secret. Its index row is written first, so no link
+    /// row exists that deleting the account could not find; expired links of the account are
+    /// pruned meanwhile.
+    /// </summary>
+    private async Task<(LinkTokenRow Link, byte[] Secret)> NewLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct)
+    {
         await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
@@ -52,42 +85,30 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
             ExpiresAt = now + lifetime,
             CreatedAt = now,
         };
-        var code = new CodeRow
-        {
-            PartitionKey = CodePartition(purpose, subject),
-            RowKey = accountId,
-            Nonce = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
-            AttemptsLeft = CodeAttempts,
-            ExpiresAt = now + lifetime,
-            Grant = tokenId,
-        };
-        await storage.Tokens.AddEntityAsync(link, ct);
-        // Replacing the code row is what makes an earlier code dead.
-        await storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct);
-        return new Grant(tokenId, code.Nonce);
+        var index = new TokenIndexRow { PartitionKey = accountId, RowKey = TokenIndexRow.Key(link.ExpiresAt, tokenId), TokenId = tokenId };
+        await Task.WhenAll(storage.Accounts.UpsertEntityAsync(index, TableUpdateMode.Replace, ct), PruneExpiredAsync(accountId, now, ct));
+        return (link, secret);
     }
 
-    /// <summary>
-    /// A link token alone, without a 6-digit code, returned as its token string: for tokens that
-    /// only ever travel in a URL (the external sign-in's exchange code). Redeemed with RedeemLinkAsync.
-    /// </summary>
-    public async Task<string> IssueLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
+    /// <summary>Removes a link token (used or not), its consumption marker, and then its index row.</summary>
+    public async Task RemoveLinkAsync(TokenIndexRow index, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
-        var now = time.GetUtcNow();
-        var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
-        var secret = await SecretAsync(tokenId);
-        await storage.Tokens.AddEntityAsync(new LinkTokenRow
+        await storage.Tokens.DeleteIfExistsAsync(index.TokenId, LinkTokenRow.Row, ct);
+        await storage.Tokens.DeleteIfExistsAsync(index.TokenId, TableResults.MarkerPrefix + LinkTokenRow.Row, ct);
+        await storage.Accounts.DeleteIfExistsAsync(index.PartitionKey, index.RowKey, ct);
+    }
+
+    private async Task PruneExpiredAsync(string accountId, DateTimeOffset now, CancellationToken ct)
+    {
+        var (from, to) = (TokenIndexRow.Prefix, TokenIndexRow.Prefix + now.UtcTicks.ToString("D19"));
+        var expired = new List<TokenIndexRow>();
+        await foreach (var row in storage.Accounts.QueryAsync<TokenIndexRow>(
+            r => r.PartitionKey == accountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, maxPerPage: 20, cancellationToken: ct))
         {
-            PartitionKey = tokenId,
-            Purpose = purpose,
-            AccountId = accountId,
-            Subject = subject,
-            SecretHash = Convert.ToBase64String(SHA256.HashData(secret)),
-            ExpiresAt = now + lifetime,
-            CreatedAt = now,
-        }, ct);
-        return tokenId + "." + Base64UrlEncoder.Encode(secret);
+            expired.Add(row);
+            if (expired.Count == 20) break; // bounded; the next issue prunes on
+        }
+        foreach (var row in expired) await RemoveLinkAsync(row, ct);
     }
 
     /// <summary>The token string that goes into an email link.</summary>

@@ -14,7 +14,8 @@ public sealed class LimitRow : ITableEntity
     public DateTimeOffset WindowEnd { get; set; }
 }
 
-public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter);
+/// <param name="Count">Hits counted in the window so far (HitAsync only).</param>
+public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter, int Count = 0);
 
 /// <summary>
 /// Fixed-window counters in the <c>limits</c> table, PK <c>{limit}-{sha256(subject)}</c>, RK the
@@ -51,12 +52,12 @@ public sealed class RateLimiter(StorageContext storage, TimeProvider time)
             if (row is null)
             {
                 if (await storage.Limits.TryAddAsync(new LimitRow { PartitionKey = pk, RowKey = rk, Count = 1, WindowEnd = start + window }, ct))
-                    return new RateDecision(true, TimeSpan.Zero);
+                    return new RateDecision(true, TimeSpan.Zero, 1);
                 continue;
             }
-            if (row.Count >= max) return new RateDecision(false, row.WindowEnd - now);
+            if (row.Count >= max) return new RateDecision(false, row.WindowEnd - now, row.Count);
             row.Count++;
-            if (await storage.Limits.TryReplaceAsync(row, ct)) return new RateDecision(true, TimeSpan.Zero);
+            if (await storage.Limits.TryReplaceAsync(row, ct)) return new RateDecision(true, TimeSpan.Zero, row.Count);
         }
         // Heavy contention on one counter: refuse rather than let it through uncounted.
         return new RateDecision(false, TimeSpan.FromSeconds(1));

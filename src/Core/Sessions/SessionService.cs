@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
@@ -22,7 +23,7 @@ public sealed record Caller(string AccountId, string SessionId, string Role, Acc
 /// A generation older than that is reuse: the session ends.
 /// </summary>
 public sealed class SessionService(StorageContext storage, TokenKeys keys, AccessTokens accessTokens,
-    SessionsOptions options, TimeProvider time)
+    SessionsOptions options, AuditLog audit, TimeProvider time)
 {
     public SessionRow New(string accountId, bool rememberMe, ClientInfo client)
     {
@@ -83,7 +84,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         return (account, session);
     }
 
-    public async Task<Result<SessionView>> RefreshAsync(string? token, CancellationToken ct = default)
+    public async Task<Result<SessionView>> RefreshAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
         await storage.ReadyAsync();
@@ -114,6 +115,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
             if (generation < session.Generation)
             {
                 await storage.Accounts.TryDeleteAsync(session, ct);
+                await audit.RecordAsync(AuditEvent.SessionReuseDetected, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
                 return Errors.TokenReused;
             }
             return Errors.InvalidToken;
@@ -122,7 +124,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     }
 
     /// <summary>Ends the session a refresh token belongs to; unknown tokens are ignored.</summary>
-    public async Task LogoutAsync(string? token, CancellationToken ct = default)
+    public async Task LogoutAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return;
         await storage.ReadyAsync();
@@ -130,6 +132,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         if (session is null) return;
         if (!CryptographicOperations.FixedTimeEquals(await MacAsync(session, generation), mac)) return;
         await storage.Accounts.DeleteIfExistsAsync(session.PartitionKey, session.RowKey, ct);
+        await audit.RecordAsync(AuditEvent.Logout, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
     }
 
     public sealed record SessionInfo(string Id, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, DateTimeOffset ExpiresAt,
@@ -152,13 +155,14 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     }
 
     /// <summary>Ends one of the caller's own sessions; its access tokens stop working at once.</summary>
-    public async Task<bool> EndAsync(Caller caller, string sessionId, CancellationToken ct = default)
+    public async Task<bool> EndAsync(Caller caller, string sessionId, ClientInfo client, CancellationToken ct = default)
     {
         if (sessionId.Length != 22 || !sessionId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
         await storage.ReadyAsync();
         var row = await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + sessionId, ct);
         if (row is null) return false;
         await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+        await audit.RecordAsync(AuditEvent.SessionRevoked, caller.AccountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
         return true;
     }
 

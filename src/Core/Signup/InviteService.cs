@@ -19,7 +19,8 @@ public sealed class InviteRow : ITableEntity
     public ETag ETag { get; set; }
     /// <summary>Hash of the address it is bound to, if any.</summary>
     public string? EmailHash { get; set; }
-    public string CreatedBy { get; set; } = "";
+    // Who created it is in the audit trail (invite_created), which a deleted admin's pseudonym
+    // reaches; a copy here, keyed by code hash, could not be found to remove.
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
 }
@@ -31,7 +32,7 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     // Crockford-style alphabet: no I, L, O, U, so codes survive being read aloud or retyped.
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-    public async Task<Result<Invite>> CreateAsync(string? email, string createdBy, CancellationToken ct = default)
+    public async Task<Result<Invite>> CreateAsync(string? email, CancellationToken ct = default)
     {
         if (email is not null && !EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
         await storage.ReadyAsync();
@@ -43,7 +44,6 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
         {
             PartitionKey = Key(code),
             EmailHash = email is null ? null : EmailAddress.Hash(email),
-            CreatedBy = createdBy,
             CreatedAt = now,
             ExpiresAt = now + options.InviteLifetime,
         };

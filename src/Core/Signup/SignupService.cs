@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
@@ -26,7 +27,7 @@ public static class Limits
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(StorageContext storage, IdentifierIndex identifiers, PasswordHasher hasher,
-    OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, TimeProvider time)
+    OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
 
@@ -37,15 +38,15 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         if (errors.Count > 0) return Errors.Validation(errors);
         if (PasswordPolicy.Check(request.Password, request.Email) is { } weak) return weak;
         var passwordHash = hasher.Hash(request.Password!);
-        return await CreateAsync(request.Email!, passwordHash, request.FirstName, request.LastName, request.Comment, request.InviteCode, ct);
+        return await CreateAsync(request.Email!, passwordHash, request.FirstName, request.LastName, request.Comment, request.InviteCode, client, ct);
     }
 
     /// <summary>Signup without a password: the verification link or code signs the person in.</summary>
-    public async Task<Result<string>> SignupPasswordlessAsync(PasswordlessSignupRequest request, CancellationToken ct = default)
+    public async Task<Result<string>> SignupPasswordlessAsync(PasswordlessSignupRequest request, ClientInfo client, CancellationToken ct = default)
     {
         var errors = Validate(request.Email, request.FirstName, request.LastName, request.Comment);
         if (errors.Count > 0) return Errors.Validation(errors);
-        return await CreateAsync(request.Email!, null, request.FirstName, request.LastName, request.Comment, request.InviteCode, ct);
+        return await CreateAsync(request.Email!, null, request.FirstName, request.LastName, request.Comment, request.InviteCode, client, ct);
     }
 
     /// <summary>An account without email: a 16-digit account number, shown once, plus the password.</summary>
@@ -77,12 +78,13 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
             actions.Add(SessionService.Add(session));
         }
         await storage.Accounts.SubmitTransactionAsync(actions, ct);
+        await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", "account_number"), ("status", account.Status)));
         if (account.Status == AccountStatus.PendingApproval) await NotifyAdminsAsync(account, ct);
         return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
     }
 
     private async Task<Result<string>> CreateAsync(string rawEmail, string? passwordHash, string? firstName, string? lastName,
-        string? comment, string? inviteCode, CancellationToken ct)
+        string? comment, string? inviteCode, ClientInfo client, CancellationToken ct)
     {
         var email = rawEmail.Trim();
         var emailHash = EmailAddress.Hash(email);
@@ -120,6 +122,7 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
             await storage.Accounts.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, account), Outbox.Add(mail)], ct);
             return true;
         }, ct);
+        await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", passwordHash is null ? "email" : "password")));
         return VerificationSent;
     }
 
@@ -139,7 +142,9 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         {
             var admin = await storage.Accounts.GetOrNullAsync<Account>(adminId, Account.Row, ct);
             if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
-            var mail = outbox.Create(admin.Id, EmailTemplates.ApprovalRequested, admin.Email, FullName(admin), new Dictionary<string, string>
+            // In the partition of the account it is about (it carries its id and details), so
+            // deleting that account removes the notice too.
+            var mail = outbox.Create(account.Id, EmailTemplates.ApprovalRequested, admin.Email, FullName(admin), new Dictionary<string, string>
             {
                 ["firstName"] = admin.FirstName ?? "",
                 ["userId"] = account.Id,

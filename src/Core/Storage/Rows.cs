@@ -43,6 +43,23 @@ public sealed class LinkTokenRow : ITableEntity
 }
 
 /// <summary>
+/// Table <c>accounts</c>, PK account id, RK <c>token-{expiry ticks}-{token id}</c>: the account's
+/// link tokens, so deleting the account can find its <c>tokens</c> rows (keyed by token id), and
+/// issuing a new one can prune the expired ones (a range query: the expiry leads the key).
+/// </summary>
+public sealed class TokenIndexRow : ITableEntity
+{
+    public const string Prefix = "token-";
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+    public string TokenId { get; set; } = "";
+
+    public static string Key(DateTimeOffset expiresAt, string tokenId) => $"{Prefix}{expiresAt.UtcTicks:D19}-{tokenId}";
+}
+
+/// <summary>
 /// Table <c>tokens</c>, PK <c>code-{purpose}-{subject hash}</c>, RK account id: the 6-digit code
 /// sent with a link. Looked up by what the person types (email + code); replaced when a new
 /// code is issued; counts wrong tries with ETag updates and dies at zero.

@@ -38,6 +38,7 @@ public sealed class StorageContext
         Keys = tables.GetTableClient(prefix + "keys");
         Limits = tables.GetTableClient(prefix + "limits");
         Due = tables.GetTableClient(prefix + "due");
+        Audit = tables.GetTableClient(prefix + "audit");
         _ready = new AsyncOnce<bool>(CreateAsync);
         Outbox = queues.GetQueueClient(prefix + OutboxQueueName);
         OutboxPoison = queues.GetQueueClient(prefix + OutboxQueueName + "-poison");
@@ -49,10 +50,12 @@ public sealed class StorageContext
     public TableClient Keys { get; }
     public TableClient Limits { get; }
     public TableClient Due { get; }
+    /// <summary>The audit trail (see Audit/AuditLog.cs).</summary>
+    public TableClient Audit { get; }
     public QueueClient Outbox { get; }
     public QueueClient OutboxPoison { get; }
 
-    public IEnumerable<TableClient> AllTables => [Accounts, Identifiers, Tokens, Keys, Limits, Due];
+    public IEnumerable<TableClient> AllTables => [Accounts, Identifiers, Tokens, Keys, Limits, Due, Audit];
 
     /// <summary>Completes once tables and queues exist; retried on the next call if it failed.</summary>
     public Task ReadyAsync() => _ready.Value;

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
@@ -20,7 +21,7 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// </summary>
 public sealed class VerificationService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens,
     Outbox outbox, RateLimiter limiter, SignupService signup, SessionService sessions, AccountsOptions options,
-    SecurityOptions security, TimeProvider time, ILogger<VerificationService> log)
+    SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
     public static readonly TimeSpan StaleOwnerAge = TimeSpan.FromMinutes(2);
     private const int MaxClaimsResent = 3;
@@ -87,6 +88,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
         if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
+        await audit.RecordAsync(AuditEvent.EmailVerified, account.Id, client.IpAddress, AuditLog.Detail(("status", account.Status)));
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
         if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
 

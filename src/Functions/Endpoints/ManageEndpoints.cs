@@ -1,5 +1,6 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.Approval;
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Functions.Hosting;
 
 namespace AccountFunctions.Functions.Endpoints;
@@ -43,45 +44,48 @@ public static class ManageEndpoints
         {
             var body = await Json.ReadAsync<ManageUpdate>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await service.UpdateAsync(http.Caller().AccountId, id, body.Value!, http.RequestAborted)).ToHttp(Ok);
+            return (await service.UpdateAsync(http.Caller().AccountId, id, body.Value!, http.Client(), http.RequestAborted)).ToHttp(Ok);
         });
 
         manage.MapPost("/users/{id}/approve", async (HttpContext http, ManageService service, string id) =>
         {
             var body = await ReadOptionalAsync(http, new ReasonRequest());
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await service.ApproveAsync(id, http.RequestAborted)).ToHttp(Ok);
+            return (await service.ApproveAsync(http.Caller().AccountId, id, http.Client(), http.RequestAborted)).ToHttp(Ok);
         });
 
         manage.MapPost("/users/{id}/reject", async (HttpContext http, ManageService service, string id) =>
         {
             var body = await ReadOptionalAsync(http, new ReasonRequest());
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await service.RejectAsync(id, body.Value!.Reason, http.RequestAborted)).ToHttp(Ok);
+            return (await service.RejectAsync(http.Caller().AccountId, id, body.Value!.Reason, http.Client(), http.RequestAborted)).ToHttp(Ok);
         });
 
         manage.MapPost("/users/{id}/lock", async (HttpContext http, ManageService service, string id) =>
         {
             var body = await ReadOptionalAsync(http, new ReasonRequest());
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await service.LockAsync(http.Caller().AccountId, id, body.Value!.Reason, http.RequestAborted)).ToHttp(Ok);
+            return (await service.LockAsync(http.Caller().AccountId, id, body.Value!.Reason, http.Client(), http.RequestAborted)).ToHttp(Ok);
         });
 
         manage.MapPost("/users/{id}/unlock", async (HttpContext http, ManageService service, string id) =>
         {
             var body = await ReadOptionalAsync(http, new ReasonRequest());
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await service.UnlockAsync(id, http.RequestAborted)).ToHttp(Ok);
+            return (await service.UnlockAsync(http.Caller().AccountId, id, http.Client(), http.RequestAborted)).ToHttp(Ok);
         });
 
         manage.MapDelete("/users/{id}", async (HttpContext http, ManageService service, string id) =>
-            (await service.DeleteAsync(http.Caller().AccountId, id, http.RequestAborted)).ToHttp(_ => Results.NoContent()));
+            (await service.DeleteAsync(http.Caller().AccountId, id, http.Client(), http.RequestAborted)).ToHttp(_ => Results.NoContent()));
+
+        manage.MapGet("/audit", async (HttpContext http, AuditLog audit, string? accountId, string? cursor, string? limit) =>
+            (await audit.ListAsync(accountId, cursor, limit, http.RequestAborted)).ToHttp(page => Results.Json(page, Json.Options)));
 
         manage.MapPost("/invites", async (HttpContext http, ManageService service) =>
         {
             var body = await ReadOptionalAsync(http, new InviteRequest());
             if (!body.Ok) return body.Error!.ToProblem();
-            var result = await service.CreateInviteAsync(body.Value!.Email, http.Caller().AccountId, http.RequestAborted);
+            var result = await service.CreateInviteAsync(body.Value!.Email, http.Caller().AccountId, http.Client(), http.RequestAborted);
             return result.ToHttp(invite => Results.Json(invite, Json.Options, statusCode: StatusCodes.Status201Created));
         });
     }

@@ -19,14 +19,14 @@ public static class RecoveryEndpoints
         {
             var body = await Json.ReadAsync<ResetRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await recovery.ResetAsync(body.Value!, http.RequestAborted)).ToHttp(_ => Results.NoContent());
+            return (await recovery.ResetAsync(body.Value!, http.Client(), http.RequestAborted)).ToHttp(_ => Results.NoContent());
         });
 
         app.MapPost("/api/me/password", async (HttpContext http, RecoveryService recovery) =>
         {
             var body = await Json.ReadAsync<ChangePasswordRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            return (await recovery.ChangeAsync(http.Caller(), body.Value!, http.RequestAborted)).ToHttp(_ => Results.NoContent());
+            return (await recovery.ChangeAsync(http.Caller(), body.Value!, http.Client(), http.RequestAborted)).ToHttp(_ => Results.NoContent());
         }).RequireCaller();
     }
 }

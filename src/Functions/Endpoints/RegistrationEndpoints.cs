@@ -23,7 +23,7 @@ public static class RegistrationEndpoints
         {
             var body = await Json.ReadAsync<PasswordlessSignupRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            var result = await signup.SignupPasswordlessAsync(body.Value!, http.RequestAborted);
+            var result = await signup.SignupPasswordlessAsync(body.Value!, http.Client(), http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
         });
 

@@ -31,7 +31,7 @@ public static class SessionEndpoints
         {
             var body = await Json.ReadAsync<RegistrationEndpoints.ResendRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            var result = await magic.RequestAsync(body.Value!.Email, http.RequestAborted);
+            var result = await magic.RequestAsync(body.Value!.Email, http.Client(), http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
         });
 
@@ -47,7 +47,7 @@ public static class SessionEndpoints
         {
             var (token, fromCookie, error) = await RefreshTokenFromAsync(http);
             if (error is not null) return error.ToProblem();
-            var result = await sessions.RefreshAsync(token, http.RequestAborted);
+            var result = await sessions.RefreshAsync(token, http.Client(), http.RequestAborted);
             if (!result.Ok && fromCookie) ClearCookie(http);
             return result.ToHttp(session => SessionResult(http, session, fromCookie));
         });
@@ -56,7 +56,7 @@ public static class SessionEndpoints
         {
             var (token, fromCookie, error) = await RefreshTokenFromAsync(http);
             if (error is not null) return error.ToProblem();
-            await sessions.LogoutAsync(token, http.RequestAborted);
+            await sessions.LogoutAsync(token, http.Client(), http.RequestAborted);
             if (fromCookie) ClearCookie(http);
             return Results.NoContent();
         });
@@ -86,7 +86,7 @@ public static class SessionEndpoints
             Results.Json(await sessions.ListAsync(http.Caller(), http.RequestAborted), Json.Options)).RequireCaller();
 
         app.MapDelete("/api/me/sessions/{id}", async (HttpContext http, string id, SessionService sessions) =>
-            await sessions.EndAsync(http.Caller(), id, http.RequestAborted) ? Results.NoContent() : Errors.NotFound.ToProblem()).RequireCaller();
+            await sessions.EndAsync(http.Caller(), id, http.Client(), http.RequestAborted) ? Results.NoContent() : Errors.NotFound.ToProblem()).RequireCaller();
 
         app.MapGet("/api/.well-known/jwks.json", async (AccessTokens tokens) =>
             Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json"));

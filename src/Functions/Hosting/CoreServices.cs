@@ -43,6 +43,7 @@ public static class CoreServices
         var connection = config["AzureWebJobsStorage"] is { Length: > 0 } c ? c : "UseDevelopmentStorage=true";
         services.TryAddSingleton(new StorageContext(connection, storageOptions));
         services.AddSingleton<TokenKeys>();
+        services.AddSingleton<Core.Audit.AuditLog>();
         services.AddSingleton<OneTimeTokens>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<PasswordHasher>();
