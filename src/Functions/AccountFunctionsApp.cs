@@ -32,6 +32,7 @@ public static class AccountFunctionsApp
         app.MapTriggers();
         app.MapRecovery();
         app.MapManage();
+        app.MapPages();
         return app;
     }
 }
