@@ -36,6 +36,7 @@ public static class AccountFunctionsApp
         app.MapEmailChange();
         app.MapExternalLogin();
         app.MapMfa();
+        app.MapPages();
         return app;
     }
 }

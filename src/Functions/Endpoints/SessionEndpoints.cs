@@ -45,16 +45,18 @@ public static class SessionEndpoints
 
         app.MapPost("/api/token/refresh", async (HttpContext http, SessionService sessions) =>
         {
-            var (token, fromCookie, error) = await RefreshTokenFromAsync(http);
+            var (token, fromCookie, wantsCookie, error) = await RefreshTokenFromAsync(http);
             if (error is not null) return error.ToProblem();
             var result = await sessions.RefreshAsync(token, http.Client(), http.RequestAborted);
             if (!result.Ok && fromCookie) ClearCookie(http);
-            return result.ToHttp(session => SessionResult(http, session, fromCookie));
+            // A session that arrived in a body (magic link, verification, 2FA) moves into the
+            // cookie with one refresh carrying useCookie: the pages keep no refresh token in script.
+            return result.ToHttp(session => SessionResult(http, session, fromCookie || wantsCookie));
         });
 
         app.MapPost("/api/logout", async (HttpContext http, SessionService sessions) =>
         {
-            var (token, fromCookie, error) = await RefreshTokenFromAsync(http);
+            var (token, fromCookie, _, error) = await RefreshTokenFromAsync(http);
             if (error is not null) return error.ToProblem();
             await sessions.LogoutAsync(token, http.Client(), http.RequestAborted);
             if (fromCookie) ClearCookie(http);
@@ -113,15 +115,19 @@ public static class SessionEndpoints
     private static void ClearCookie(HttpContext http) =>
         http.Response.Cookies.Delete(RefreshCookie, new CookieOptions { Secure = true, HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
 
-    /// <summary>The refresh token from the JSON body, or failing that from the cookie (an empty body is allowed then).</summary>
-    private static async Task<(string? Token, bool FromCookie, Error? Error)> RefreshTokenFromAsync(HttpContext http)
+    /// <summary>
+    /// The refresh token from the JSON body, or failing that from the cookie (an empty body is
+    /// allowed then); and whether the body asked for the cookie (<c>useCookie</c>).
+    /// </summary>
+    private static async Task<(string? Token, bool FromCookie, bool WantsCookie, Error? Error)> RefreshTokenFromAsync(HttpContext http)
     {
         if (http.Request.ContentLength is null or 0 && http.Request.Cookies.TryGetValue(RefreshCookie, out var cookie))
-            return (cookie, true, null);
+            return (cookie, true, true, null);
         var body = await Json.ReadAsync<RefreshRequest>(http);
-        if (!body.Ok) return (null, false, body.Error);
-        if (body.Value!.RefreshToken is { Length: > 0 } token) return (token, false, null);
-        if (http.Request.Cookies.TryGetValue(RefreshCookie, out cookie)) return (cookie, true, null);
-        return (null, false, Errors.Validation("refreshToken", "A refresh token is required (in the body or the cookie)."));
+        if (!body.Ok) return (null, false, false, body.Error);
+        var wantsCookie = body.Value!.UseCookie == true;
+        if (body.Value.RefreshToken is { Length: > 0 } token) return (token, false, wantsCookie, null);
+        if (http.Request.Cookies.TryGetValue(RefreshCookie, out cookie)) return (cookie, true, true, null);
+        return (null, false, false, Errors.Validation("refreshToken", "A refresh token is required (in the body or the cookie)."));
     }
 }
