@@ -36,11 +36,20 @@ public static class AuditEvent
     /// <summary>A person ended one of their sessions (DELETE /api/me/sessions/{id}).</summary>
     public const string SessionRevoked = "session_revoked";
     public const string Logout = "logout";
+    /// <summary>A signed-in person asked to move to a new address (also when it is taken: detail <c>taken</c>).</summary>
+    public const string EmailChangeRequested = "email_change_requested";
+    /// <summary>The revert link in the notice to the old address was used; detail <c>outcome</c>.</summary>
+    public const string EmailReverted = "email_reverted";
+    public const string MfaEnabled = "mfa_enabled";
+    public const string MfaDisabled = "mfa_disabled";
+    /// <summary>A provider login was removed from the account (DELETE /api/me/external/{provider}).</summary>
+    public const string ExternalUnlinked = "external_unlinked";
 
     public static readonly IReadOnlyList<string> All =
     [
         Signup, EmailVerified, LoginFailed, LoginSucceeded, LoginThrottled, MagicLinkSent, MagicLinkRedeemed,
         PasswordResetRequested, PasswordReset, PasswordChanged, AccountApproved, AccountRejected, AccountLocked,
         AccountUnlocked, RoleChanged, ProfileChanged, InviteCreated, AccountDeleted, SessionReuseDetected, SessionRevoked, Logout,
+        EmailChangeRequested, EmailReverted, MfaEnabled, MfaDisabled, ExternalUnlinked,
     ];
 }

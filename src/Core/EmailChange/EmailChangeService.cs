@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
@@ -28,7 +29,7 @@ public sealed record RevertRequest(string? Token);
 /// </summary>
 public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
-    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, TimeProvider time,
+    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log)
 {
     public const string ConfirmationSent = "confirmation_sent";
@@ -72,9 +73,12 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
             await outbox.CommitAsync(notice, ct);
             log.LogInformation("Account {AccountId} asked for an address another account owns; its owner was told", account.Id);
+            await audit.RecordAsync(AuditEvent.EmailChangeRequested, account.Id, caller.IpAddress, AuditLog.Detail(("taken", "true")));
             return ConfirmationSent;
         }
-        return await StartAsync(account, newEmail, newHash, ct);
+        var started = await StartAsync(account, newEmail, newHash, ct);
+        if (started.Ok) await audit.RecordAsync(AuditEvent.EmailChangeRequested, account.Id, caller.IpAddress, null);
+        return started;
     }
 
     /// <summary>
@@ -211,7 +215,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     /// had moved to is released after. If another account verified the old address meanwhile, it
     /// cannot come back: the account is locked instead (docs/flows/email-change.md says why).
     /// </summary>
-    public async Task<Result<string>> RevertAsync(string? token, CancellationToken ct = default)
+    public async Task<Result<string>> RevertAsync(string? token, string? ip = null, CancellationToken ct = default)
     {
         if (token is null) return Errors.Validation("token", "A token is required.");
         var link = await tokens.RedeemLinkAsync(TokenPurpose.Revert, token, ct);
@@ -297,6 +301,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         if (deadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d), accountId, ct);
         await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
         log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");
+        await audit.RecordAsync(AuditEvent.EmailReverted, accountId, ip, AuditLog.Detail(("outcome", regained ? EmailRestored : AccountLocked)));
         return regained ? EmailRestored : AccountLocked;
     }
 

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -40,7 +41,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </summary>
 public sealed class ExternalLoginService(StorageContext storage, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
-    SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, TimeProvider time, ILogger<ExternalLoginService> log)
+    SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
     /// <summary>Accepted difference between the provider's clock and ours for id_token expiry.</summary>
@@ -155,7 +156,11 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
             account.LastLoginAt = time.GetUtcNow();
             if (await storage.Accounts.TrySubmitAsync(
                 [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
+            {
+                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
+                    AuditLog.Detail(("session", session.SessionId), ("method", "external")));
                 return SignIn.With(await sessions.ViewAsync(account, session), useCookie);
+            }
         }
         throw new InvalidOperationException("Account kept changing during external sign-in.");
     }
@@ -173,7 +178,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     /// account's list changes first, under its ETag, so two parallel unlinks cannot both remove the
     /// last-but-one way; then the index row goes.
     /// </summary>
-    public async Task<Result<bool>> UnlinkAsync(string accountId, string providerName, CancellationToken ct = default)
+    public async Task<Result<bool>> UnlinkAsync(string accountId, string providerName, string? ip = null, CancellationToken ct = default)
     {
         var provider = providerName.ToLowerInvariant();
         await storage.ReadyAsync();
@@ -196,6 +201,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
                 if (row is not null && row.AccountId == accountId) await storage.Identifiers.TryDeleteAsync(row, ct);
             }
             log.LogInformation("Account {AccountId} unlinked {Provider}", accountId, provider);
+            await audit.RecordAsync(AuditEvent.ExternalUnlinked, accountId, ip, AuditLog.Detail(("provider", provider)));
             return true;
         }
         throw new InvalidOperationException("Account kept changing while unlinking.");

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using System.Security.Cryptography;
 using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
@@ -25,7 +26,7 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
 public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
-    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, TimeProvider time, ILogger<MfaChallenges> log)
+    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
     public const string Limit = "mfa";
@@ -88,6 +89,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
             await limiter.HitAsync(Limit, account.Id, int.MaxValue, lockout.Duration, ct);
             if (attempt >= Tries) await storage.Tokens.DeleteIfExistsAsync(tokenId, MfaTokenRow.Row, ct);
             log.LogInformation("Wrong second factor for account {AccountId} (try {Try})", account.Id, attempt);
+            await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCode.Code)));
             return Errors.InvalidCode;
         }
 
@@ -109,6 +111,8 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
                 if (step is not null && previousStep != account.TotpLastStep) await totp.ForgetStepAsync(account.Id, previousStep, ct);
                 log.LogInformation("Account {AccountId} signed in with {Factor}, session {SessionId}", account.Id,
                     step is null ? "a recovery code" : "an authenticator code", session.SessionId);
+                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
+                    AuditLog.Detail(("session", session.SessionId), ("factor", step is null ? "recovery_code" : "totp")));
                 return SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
             }
             account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -21,7 +22,7 @@ public sealed record DisableTotpRequest(string? CurrentPassword, string? Code);
 /// kept either way.
 /// </summary>
 public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
-    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, TimeProvider time, ILogger<MfaService> log)
+    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
 {
     public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
     {
@@ -81,6 +82,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             if (await storage.Accounts.TrySubmitAsync(actions, ct))
             {
                 log.LogInformation("Account {AccountId} turned on two-factor authentication", account.Id);
+                await audit.RecordAsync(AuditEvent.MfaEnabled, account.Id, caller.IpAddress, null);
                 return new RecoveryCodesView(codes);
             }
             account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
@@ -137,6 +139,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
                 await recovery.DeleteAllAsync(account.Id, ct);
                 await totp.ForgetAllStepsAsync(account.Id, ct);
                 log.LogInformation("Account {AccountId} turned off two-factor authentication", account.Id);
+                await audit.RecordAsync(AuditEvent.MfaDisabled, account.Id, caller.IpAddress, null);
                 return true;
             }
             account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);

@@ -13,7 +13,11 @@ public sealed record ClientInfo(string? UserAgent, string? IpAddress);
 /// An authenticated caller: the token's claims, its session row still alive, and the account row
 /// as read in the same query (null only when a caller is built by hand).
 /// </summary>
-public sealed record Caller(string AccountId, string SessionId, string Role, Account? Account = null);
+public sealed record Caller(string AccountId, string SessionId, string Role, Account? Account = null)
+{
+    /// <summary>The client's address (the last X-Forwarded-For hop), for the audit trail.</summary>
+    public string? IpAddress { get; init; }
+}
 
 /// <summary>
 /// Sessions and refresh tokens. A refresh token is <c>{account}.{session}.{generation}.{mac}</c>

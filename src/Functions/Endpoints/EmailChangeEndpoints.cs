@@ -21,7 +21,7 @@ public static class EmailChangeEndpoints
         {
             var body = await Json.ReadAsync<RevertRequest>(http);
             if (!body.Ok) return body.Error!.ToProblem();
-            var result = await service.RevertAsync(body.Value!.Token, http.RequestAborted);
+            var result = await service.RevertAsync(body.Value!.Token, http.Client().IpAddress, http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options));
         });
     }

@@ -61,7 +61,7 @@ public static class ExternalLoginEndpoints
 
         app.MapDelete("/api/me/external/{provider}", async (HttpContext http, string provider, ExternalLoginService external) =>
         {
-            var result = await external.UnlinkAsync(http.Caller().AccountId, provider, http.RequestAborted);
+            var result = await external.UnlinkAsync(http.Caller().AccountId, provider, http.Caller().IpAddress, http.RequestAborted);
             return result.ToHttp(_ => Results.NoContent());
         }).RequireCaller();
     }

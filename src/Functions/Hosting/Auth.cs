@@ -17,7 +17,7 @@ public static class Auth
             var sessions = http.RequestServices.GetRequiredService<SessionService>();
             var caller = await sessions.AuthenticateAsync(header["Bearer ".Length..].Trim(), http.RequestAborted);
             if (caller is null) return Errors.Unauthorized.ToProblem();
-            http.Items[CallerKey] = caller;
+            http.Items[CallerKey] = caller with { IpAddress = http.Client().IpAddress };
             return await next(context);
         });
 
