@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Security;
 using System.Net;
 using System.Text.Json;
 using AccountFunctions.Core;
@@ -422,5 +423,8 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal(winner.Id, (await App.Storage.Identifiers.GetOrNullAsync<IdentifierRow>(
             IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(contested)), IdentifierIndex.OwnerRow))!.AccountId);
         Assert.Equal("ok", await LoginCodeAsync(lost.Email!));
+        // The loser's code row (keyed by its id) went with its claim: nothing of it is left to find.
+        Assert.Null(await App.Storage.Tokens.GetOrNullAsync<CodeRow>(
+            OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(contested)), lost.Id));
     }
 }

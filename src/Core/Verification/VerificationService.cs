@@ -122,7 +122,9 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
     private async Task DropClaimAsync(Account account, string grant, string subject, CancellationToken ct)
     {
-        await identifiers.RemoveClaimAsync(subject, account.Id, ct);
+        // The claim and its code row (keyed by this account's id) go: nothing is left to confirm.
+        await Task.WhenAll(identifiers.RemoveClaimAsync(subject, account.Id, ct),
+            storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
         for (var attempt = 0; attempt < 5; attempt++)
         {
             if (account.VerificationGrant != grant) return;
