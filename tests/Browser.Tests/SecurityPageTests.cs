@@ -141,11 +141,13 @@ public sealed class SecurityPageTests(FakeClockBrowserFixture fixture) : IClassF
         var secret = Base32Encoding.ToBytes(key);
 
         // A wrong code is refused and shown; the right one turns 2FA on and shows ten recovery codes once.
-        await person.Page.GetByLabel("The 6-digit code the app shows").FillAsync(WrongCode(secret));
+        var codeField = person.Page.GetByLabel("The 6-digit code the app shows");
+        await codeField.FillAsync(CodeNow(secret));
+        await person.ScreenshotAsync("settings-2fa-setup");
+        await codeField.FillAsync(WrongCode(secret));
         await section.GetByRole(AriaRole.Button, new() { Name = "Turn on" }).ClickAsync();
         await Expect(person.Page.Locator("#mfa-setup [role=alert]")).ToHaveTextAsync("The code is wrong, expired or was already used.");
-        await person.Page.GetByLabel("The 6-digit code the app shows").FillAsync(CodeNow(secret));
-        await person.ScreenshotAsync("settings-2fa-setup");
+        await codeField.FillAsync(CodeNow(secret));
         await section.GetByRole(AriaRole.Button, new() { Name = "Turn on" }).ClickAsync();
         var codeItems = person.Page.Locator("#mfa-code-list li");
         await Expect(codeItems).ToHaveCountAsync(10);
@@ -163,11 +165,14 @@ public sealed class SecurityPageTests(FakeClockBrowserFixture fixture) : IClassF
         await Expect(mfaForm.GetByRole(AriaRole.Heading, new() { Name = "Two-step verification" })).ToBeVisibleAsync();
         await Expect(person.Page.Locator("#login")).ToBeHiddenAsync();
         Assert.EndsWith("/account/login", person.Page.Url);
-        await person.Page.GetByLabel("Code", new() { Exact = true }).FillAsync(WrongCode(secret));
+        var loginCode = person.Page.GetByLabel("Code", new() { Exact = true });
+        var code = NextCode(secret);
+        await loginCode.FillAsync(code);
+        await person.ScreenshotAsync("login-2fa");
+        await loginCode.FillAsync(WrongCode(secret));
         await mfaForm.GetByRole(AriaRole.Button, new() { Name = "Verify" }).ClickAsync();
         await Expect(mfaForm.Locator("[role=alert]")).ToHaveTextAsync("The code is wrong, expired or was already used.");
-        await person.Page.GetByLabel("Code", new() { Exact = true }).FillAsync(NextCode(secret));
-        await person.ScreenshotAsync("login-2fa");
+        await loginCode.FillAsync(code);
         await mfaForm.GetByRole(AriaRole.Button, new() { Name = "Verify" }).ClickAsync();
         await AtSettingsAsync(person);
         await Expect(person.Page.Locator("#fact-email")).ToHaveTextAsync(email);
