@@ -17,13 +17,15 @@ public class BrowserFixture : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
     public TestApp App { get; private set; } = null!;
     protected virtual IDictionary<string, string?>? Settings => null;
+    /// <summary>A FakeTimeProvider as the app's clock (App.Clock): TOTP steps the test moves itself.</summary>
+    protected virtual bool FakeClock => false;
 
     public async Task InitializeAsync()
     {
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: run scripts/test.sh (it installs Debian's chromium).");
-        App = await TestApp.StartAsync(Settings);
+        App = await TestApp.StartAsync(Settings, FakeClock);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -10,6 +10,7 @@ const TOKEN_KEY_PREFIX = 'account.link.';
 const MESSAGES = {
   invalid_credentials: 'The email, account number or password is wrong.',
   invalid_token: 'This link or code is invalid, already used, or expired.',
+  invalid_code: 'The code is wrong, expired or was already used.',
   email_not_verified: 'Please confirm your email address first: open the link we emailed you.',
   approval_pending: 'Your account is waiting for an administrator\'s approval.',
   account_locked: 'This account is locked.',
@@ -40,8 +41,28 @@ export function describe(error) {
   return MESSAGES[error.code] || error.message;
 }
 
-/** A JSON call to the API. With auth, the access token is sent and renewed once on a 401. */
-export async function api(method, path, body, { auth = false } = {}) {
+/**
+ * A JSON call to the API. With auth, the access token is sent and renewed once on a 401; when the
+ * session is gone even so (signed out elsewhere, every session ended by a reverted email change or a
+ * password reset), the tab goes to the login page, which comes back here afterwards. redirect: false
+ * leaves that to the caller.
+ */
+export async function api(method, path, body, { auth = false, redirect = auth } = {}) {
+  try {
+    return await call(method, path, body, auth);
+  } catch (e) {
+    if (redirect && e instanceof ApiError && e.status === 401) toLogin();
+    throw e;
+  }
+}
+
+function toLogin() {
+  forgetAccess();
+  const page = /^\/account\/([a-z-]{1,40})$/.exec(location.pathname)?.[1] || 'settings';
+  location.assign(`/account/login?next=${encodeURIComponent(page)}&notice=session-ended`);
+}
+
+async function call(method, path, body, auth) {
   const send = async () => {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -116,7 +137,7 @@ export async function accessToken() {
 export async function currentAccount() {
   try {
     await accessToken();
-    return await api('GET', '/api/me', undefined, { auth: true });
+    return await api('GET', '/api/me', undefined, { auth: true, redirect: false });
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return null;
     throw e;

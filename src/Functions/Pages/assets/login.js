@@ -5,6 +5,7 @@ const notices = {
   'signed-out': 'You are signed out.',
   deleted: 'Your account was deleted.',
   'password-changed': 'Your password was changed. Sign in with the new one.',
+  'session-ended': 'Your session has ended. Please sign in again.',
 };
 const notice = new URLSearchParams(location.search).get('notice');
 if (notices[notice]) say($('#notice'), notices[notice], 'ok');

@@ -10,11 +10,12 @@ else {
     button.disabled = true;
     say(alert, '');
     try {
-      await api('POST', '/api/email/revert', { token });
+      const result = await api('POST', '/api/email/revert', { token });
       dropLinkToken('revert-email');
       sessionStorage.clear(); // every session ended, this tab's too
       show($('#continue'), false);
-      show($('#done'));
+      // email_restored; or account_locked when another account confirmed the old address meanwhile.
+      show(result?.status === 'account_locked' ? $('#locked') : $('#done'));
     } catch (e) {
       say(alert, describe(e), 'error');
       if (e.code === 'invalid_token') dropLinkToken('revert-email');
