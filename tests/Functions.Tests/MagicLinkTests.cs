@@ -17,6 +17,21 @@ public sealed class MagicLinkTests(FakeClockFixture fixture) : IClassFixture<Fak
         return mail;
     }
 
+    [Fact]
+    public async Task RedeemingInCookieModeWithRememberMeKeepsTheRefreshTokenOutOfTheBody()
+    {
+        var email = await App.SignupVerifiedAsync(TestApp.NewEmail("magic"));
+        var mail = await RequestAsync(email);
+
+        var redeem = await App.PostAsync("/api/login/email/redeem", new { token = mail.Token, useCookie = true, rememberMe = true });
+
+        Assert.Equal(HttpStatusCode.OK, redeem.StatusCode);
+        var body = await TestApp.Body(redeem);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, body.GetProperty("refreshToken").ValueKind);
+        Assert.StartsWith("__Host-refresh=", Assert.Single(redeem.Headers.GetValues("Set-Cookie")));
+        Assert.True(body.GetProperty("refreshExpiresIn").GetInt32() > (int)TimeSpan.FromDays(29).TotalSeconds); // remember-me lifetime
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace AccountFunctions.Core.Login;
 
-public sealed record MagicRedeemRequest(string? Token, string? Email, string? Code);
+public sealed record MagicRedeemRequest(string? Token, string? Email, string? Code, bool? RememberMe = null, bool? UseCookie = null);
 
 /// <summary>
 /// Sign-in by email: one mail with a link and a 6-digit code, valid for MagicLinkLifetime, single
@@ -67,10 +67,10 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
             {
                 // The link is spent either way; the session comes from the second step.
                 account.MagicGrant = null;
-                if (await storage.Accounts.TryReplaceAsync(account, ct)) return SignIn.Mfa(await mfa.IssueAsync(account.Id, false, false, ct));
+                if (await storage.Accounts.TryReplaceAsync(account, ct)) return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
                 continue;
             }
-            var session = sessions.New(account.Id, false, client);
+            var session = sessions.New(account.Id, request.RememberMe == true, client);
             account.MagicGrant = null;
             account.LastLoginAt = time.GetUtcNow();
             if (await storage.Accounts.TrySubmitAsync(
@@ -78,7 +78,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
             {
                 log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
                 await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-                return SignIn.With(await sessions.ViewAsync(account, session), false);
+                return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
             }
         }
         throw new InvalidOperationException("Account kept changing during sign-in by email.");
