@@ -84,7 +84,7 @@ public static class SweepBench
                 account.Status = AccountStatus.Active;
                 account.EmailVerified = true;
             }
-            await storage.Accounts.AddEntityAsync(account, ct);
+            await storage.Accounts.UpsertEntityAsync(account, TableUpdateMode.Replace, ct); // upsert: a retried insert must not fail the seeding
         });
     }
 
@@ -96,7 +96,7 @@ public static class SweepBench
             account.Email = $"due{run}-{i}@example.test";
             account.Status = AccountStatus.Unverified;
             account.ConfirmationDeadline = now - TimeSpan.FromMinutes(1 + i);
-            await storage.Accounts.AddEntityAsync(account, ct);
+            await storage.Accounts.UpsertEntityAsync(account, TableUpdateMode.Replace, ct); // upsert: a retried insert must not fail the seeding
             await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), TableUpdateMode.Replace, ct);
         });
     }
