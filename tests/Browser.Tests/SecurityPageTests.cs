@@ -26,25 +26,9 @@ public sealed class SecurityPageTests(FakeClockBrowserFixture fixture) : IClassF
 
     private static string Local(SentEmail mail) => new Uri(mail.Link!).PathAndQuery;
 
-    private string CodeNow(byte[] secret) => new Totp(secret).ComputeTotp(App.Clock!.GetUtcNow().UtcDateTime);
-
-    /// <summary>A code of the next time step (a used step is refused as a replay).</summary>
-    private string NextCode(byte[] secret)
-    {
-        App.Clock!.Advance(TimeSpan.FromSeconds(30));
-        return CodeNow(secret);
-    }
-
-    /// <summary>Six digits that match no step within the drift window.</summary>
-    private string WrongCode(byte[] secret)
-    {
-        var now = App.Clock!.GetUtcNow().UtcDateTime;
-        var valid = new[] { -30, 0, 30 }.Select(s => new Totp(secret).ComputeTotp(now.AddSeconds(s))).ToHashSet();
-        var n = int.Parse(valid.First());
-        string candidate;
-        do candidate = (n = (n + 1) % 1_000_000).ToString("D6"); while (valid.Contains(candidate));
-        return candidate;
-    }
+    private string CodeNow(byte[] secret) => Authenticator.CodeNow(App, secret);
+    private string NextCode(byte[] secret) => Authenticator.NextCode(App, secret);
+    private string WrongCode(byte[] secret) => Authenticator.WrongCode(App, secret);
 
     private static async Task SignInOnThePageAsync(Person person, string identifier, string password = TestApp.Password)
     {

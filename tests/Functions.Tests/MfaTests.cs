@@ -19,25 +19,9 @@ public sealed class MfaTests(FakeClockFixture fixture) : IClassFixture<FakeClock
 
     private sealed record Enabled(string Email, byte[] Secret, IReadOnlyList<string> RecoveryCodes, string AccessToken);
 
-    private string CodeNow(byte[] secret) => new Totp(secret).ComputeTotp(App.Clock!.GetUtcNow().UtcDateTime);
-
-    /// <summary>A code of the next time step: what a person types half a minute later.</summary>
-    private string NextCode(byte[] secret)
-    {
-        App.Clock!.Advance(TimeSpan.FromSeconds(30));
-        return CodeNow(secret);
-    }
-
-    /// <summary>Six digits that match no step within the drift window.</summary>
-    private string WrongCode(byte[] secret)
-    {
-        var now = App.Clock!.GetUtcNow().UtcDateTime;
-        var valid = new[] { -30, 0, 30 }.Select(s => new Totp(secret).ComputeTotp(now.AddSeconds(s))).ToHashSet();
-        var n = int.Parse(valid.First());
-        string candidate;
-        do candidate = ((n = (n + 1) % 1_000_000)).ToString("D6"); while (valid.Contains(candidate));
-        return candidate;
-    }
+    private string CodeNow(byte[] secret) => Authenticator.CodeNow(App, secret);
+    private string NextCode(byte[] secret) => Authenticator.NextCode(App, secret);
+    private string WrongCode(byte[] secret) => Authenticator.WrongCode(App, secret);
 
     private async Task<Enabled> EnableAsync(string? email = null)
     {
