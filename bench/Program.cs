@@ -230,7 +230,7 @@ namespace AccountFunctions.Bench
         private void Record(HttpMessage message)
         {
             Interlocked.Increment(ref _count);
-            ByFlow.AddOrUpdate((Flow.Value ?? "(background)", StorageOp.Label(message.Request.Method.ToString(), message.Request.Uri.ToUri())), 1, (_, n) => n + 1);
+            ByFlow.AddOrUpdate((Flow.Value ?? "(background)", StorageOp.Label(message.Request.Method.ToString(), message.Request.Uri.ToUri(), message.Request.Content)), 1, (_, n) => n + 1);
         }
     }
 }

@@ -12,14 +12,26 @@ namespace AccountFunctions.Bench;
 /// </summary>
 public static partial class StorageOp
 {
-    public static string Label(string method, Uri uri)
+    public static string Label(string method, Uri uri, Azure.Core.RequestContent? content = null)
     {
         var path = Uri.UnescapeDataString(uri.AbsolutePath);
         var query = Uri.UnescapeDataString(uri.Query);
         // /devstoreaccount1/<resource>...
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var resource = parts.Length > 1 ? parts[1] : "";
-        if (resource == "$batch") return "transaction (batch)";
+        if (resource == "$batch")
+        {
+            // A multipart body: one "VERB url HTTP/1.1" line per entity.
+            var batch = Body(content);
+            var ops = BatchLine().Matches(batch).Select(m => m.Groups[1].Value).ToArray();
+            if (ops.Length == 0) return "transaction (batch)";
+            var first = Uri.UnescapeDataString(ops[0].Split('?')[0]);
+            var t = first[(first.LastIndexOf('/') + 1)..];
+            var batchTable = t.Contains('(') ? t[..t.IndexOf('(')] : t;
+            var bpk = Key().Match(first) is { Success: true } bk ? bk.Groups[1].Value
+                : BodyKey().Match(batch) is { Success: true } bb ? bb.Groups[1].Value : null;
+            return $"transaction {batchTable}[{(bpk is null ? "?" : Shape(batchTable, bpk))}] x{ops.Length} entities";
+        }
         if (resource == "Tables" || resource.StartsWith("Tables(", StringComparison.Ordinal)) return "create table";
         if (parts.Length > 2 && parts[2] == "messages")
         {
@@ -33,7 +45,15 @@ public static partial class StorageOp
             };
         }
         var paren = resource.IndexOf('(');
-        if (paren < 0) return method == "PUT" ? $"create queue {resource}" : method == "POST" ? $"insert {resource}" : $"{method} {resource}";
+        if (paren < 0 && method == "POST")
+        {
+            // An insert names its keys in the body.
+            var body = Body(content);
+            var ipk = BodyKey().Match(body) is { Success: true } ik ? ik.Groups[1].Value : null;
+            var irk = BodyRow().Match(body) is { Success: true } ir ? ir.Groups[1].Value : null;
+            return $"insert {resource}[{Shape(resource, ipk)}{(irk is null ? "" : "/" + RowShape(irk))}]";
+        }
+        if (paren < 0) return method == "PUT" ? $"create queue {resource}" : $"{method} {resource}";
         var table = resource[..paren];
         var pk = Key().Match(resource) is { Success: true } k ? k.Groups[1].Value : FilterKey().Match(query) is { Success: true } f ? f.Groups[1].Value : null;
         var rk = Row().Match(resource) is { Success: true } r ? r.Groups[1].Value : null;
@@ -66,10 +86,27 @@ public static partial class StorageOp
     {
         var dash = rk.IndexOf('-');
         if (rk.StartsWith("~used", StringComparison.Ordinal)) return "~used-*";
-        if (dash < 0) return rk.Length >= 16 ? "*" : rk;
+        if (dash < 0) return rk.Length >= 16 || rk.All(char.IsDigit) ? "*" : rk;
         var head = rk[..dash];
         return head.Length >= 16 || head.All(char.IsDigit) ? "*" : head + "-*";
     }
+
+    private static string Body(Azure.Core.RequestContent? content)
+    {
+        if (content is null) return "";
+        using var stream = new MemoryStream();
+        content.WriteTo(stream, CancellationToken.None);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    [GeneratedRegex(@"^(?:POST|PUT|PATCH|MERGE|DELETE) (\S+) HTTP/1\.1", RegexOptions.Multiline)]
+    private static partial Regex BatchLine();
+
+    [GeneratedRegex(@"""PartitionKey""\s*:\s*""([^""]*)""")]
+    private static partial Regex BodyKey();
+
+    [GeneratedRegex(@"""RowKey""\s*:\s*""([^""]*)""")]
+    private static partial Regex BodyRow();
 
     [GeneratedRegex(@"PartitionKey='([^']*)'")]
     private static partial Regex Key();
