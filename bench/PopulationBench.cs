@@ -39,6 +39,10 @@ public static class PopulationBench
         public required string Password;
         public string? Refresh;
         public string? Access;
+        // The app allows 3 reset emails per address and 3 email changes per account per 15
+        // minutes (Security:ResendLimit); a person of this run stays under that.
+        public int Resets;
+        public int Changes;
     }
 
     private sealed class Stat
@@ -193,10 +197,18 @@ public static class PopulationBench
                         Keep(p, await Json(await Call("POST /api/token/refresh", HttpMethod.Post, "/api/token/refresh", new { refreshToken = p.Refresh }, null, HttpStatusCode.OK)));
                     else if (roll < 80)
                         await LoginAsync(p);
-                    else if (roll < 85)
+                    else if (roll < 85 && p.Resets < 3)
+                    {
+                        p.Resets++;
                         await ResetAsync(p);
-                    else if (roll < 90)
+                    }
+                    else if (roll >= 85 && roll < 90 && p.Changes < 3)
+                    {
+                        p.Changes++;
                         await ChangeEmailAsync(p);
+                    }
+                    else if (roll < 90)
+                        await LoginAsync(p);
                     else
                         p = await SignupAsync();
                 }
