@@ -38,6 +38,18 @@ try
         await SweepBench.RunAsync(connection, counter, sizes);
         return;
     }
+    if (args.Contains("--population"))
+    {
+        var workers = args.SkipWhile(a => a != "--workers").Skip(1).Select(int.Parse).FirstOrDefault(8);
+        await PopulationBench.RunAsync(connection, counter, args.Contains("--seconds") ? seconds : 120, workers, azurite);
+        return;
+    }
+    if (args.Contains("--email"))
+    {
+        var messages = args.SkipWhile(a => a != "--messages").Skip(1).Select(int.Parse).FirstOrDefault(2000);
+        await EmailBench.RunAsync(connection, counter, messages, azurite);
+        return;
+    }
     var url = $"http://127.0.0.1:{appPort}";
     var app = AccountFunctionsApp.Build(["--urls", url], b =>
     {
@@ -189,22 +201,36 @@ namespace AccountFunctions.Bench
 {
     public sealed record Result(string Name, int Concurrency, int Count, int Errors, double PerSecond, double P50, double P99, double StorageCallsPerRequest);
 
-    /// <summary>Counts every storage HTTP call the app makes.</summary>
+    /// <summary>
+    /// Counts every storage HTTP call the app makes. With <see cref="Flow"/> set (the population
+    /// mode sets it per request, from a header, in a middleware of the app under test), each call
+    /// is also counted under that flow and an operation label (kind, table or queue, partition kind).
+    /// </summary>
     public sealed class CountingPolicy : HttpPipelinePolicy
     {
         private long _count;
         public long Count => Interlocked.Read(ref _count);
 
+        /// <summary>The flow the current async context works for; null for background work.</summary>
+        public static readonly AsyncLocal<string?> Flow = new();
+        public readonly System.Collections.Concurrent.ConcurrentDictionary<(string Flow, string Op), long> ByFlow = new();
+
         public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            Interlocked.Increment(ref _count);
+            Record(message);
             ProcessNext(message, pipeline);
         }
 
         public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            Interlocked.Increment(ref _count);
+            Record(message);
             return ProcessNextAsync(message, pipeline);
+        }
+
+        private void Record(HttpMessage message)
+        {
+            Interlocked.Increment(ref _count);
+            ByFlow.AddOrUpdate((Flow.Value ?? "(background)", StorageOp.Label(message.Request.Method.ToString(), message.Request.Uri.ToUri(), message.Request.Content)), 1, (_, n) => n + 1);
         }
     }
 }
