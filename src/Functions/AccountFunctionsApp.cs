@@ -37,6 +37,7 @@ public static class AccountFunctionsApp
         app.MapExternalLogin();
         app.MapMfa();
         app.MapPages();
+        app.MapOperations();
         return app;
     }
 }
