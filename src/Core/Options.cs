@@ -26,6 +26,8 @@ public sealed class JwtOptions
     public string? Audience { get; set; }
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
     public string? SigningKey { get; set; }
+    /// <summary>The key before the last rotation: published in the JWKS and accepted, never used to sign.</summary>
+    public string? PreviousSigningKey { get; set; }
 }
 
 public sealed class SessionsOptions

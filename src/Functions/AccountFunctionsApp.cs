@@ -21,10 +21,12 @@ public static class AccountFunctionsApp
             k.Limits.MaxRequestBodySize = Json.MaxBodyBytes;
         });
         builder.Services.AddProblemDetails();
+        builder.ConfigureLogging(); // before configure: tests replace the providers
         configure?.Invoke(builder); // before AddCore, which reads the settings as it registers
         builder.Services.AddCore(builder.Configuration);
 
         var app = builder.Build();
+        app.UseRequestLogging();
         app.UseProblemResponses();
         app.UseClientLimits();
         app.MapGet("/", () => Results.Text("Account Functions is running.\n"));
@@ -37,6 +39,7 @@ public static class AccountFunctionsApp
         app.MapExternalLogin();
         app.MapMfa();
         app.MapPages();
+        app.MapOperations();
         return app;
     }
 }

@@ -68,7 +68,8 @@ public sealed record AuditPage(IReadOnlyList<AuditItem> Items, string? NextCurso
 /// Cost: the day and account copies are inserted in parallel (one round trip); the first event
 /// of a day on an instance also inserts that day's index row first.
 /// </summary>
-public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, TimeProvider time, ILogger<AuditLog> log)
+public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, TimeProvider time, ILogger<AuditLog> log,
+    Operations.AccountMetrics? metrics = null)
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 200;
@@ -94,6 +95,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     /// </summary>
     public async Task RecordAsync(string type, string? accountId, string? ip, IReadOnlyDictionary<string, string?>? detail = null, string? actorId = null)
     {
+        metrics?.Audited(type, detail);
         try
         {
             await storage.ReadyAsync();

@@ -10,7 +10,7 @@ namespace AccountFunctions.Core.Email;
 /// marks it sent. Any failure is thrown so the queue retries, and finally poisons the message.
 /// </summary>
 public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IEmailTransport transport,
-    AccountsOptions accounts, TimeProvider time, ILogger<EmailSender> log)
+    AccountsOptions accounts, TimeProvider time, ILogger<EmailSender> log, Operations.AccountMetrics? metrics = null)
 {
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     public static readonly TimeSpan MaxAge = TimeSpan.FromDays(7);
@@ -49,6 +49,7 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
         }
         catch (Exception e)
         {
+            metrics?.EmailFailed();
             row.Status = OutboxStatus.Pending;
             row.LeaseUntil = null;
             row.LastError = e.GetType().Name + ": " + e.Message[..Math.Min(e.Message.Length, 200)];
@@ -64,6 +65,7 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
             log.LogWarning("Outbox message {MessageId} was sent but could not be marked sent", row.MessageId);
         var marker = Outbox.ReplayRow(row);
         await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
+        metrics?.EmailSent();
         log.LogInformation("Sent {Template} email {MessageId} to {To}", row.Template, row.MessageId, EmailAddress.Mask(row.To));
         return "sent";
     }

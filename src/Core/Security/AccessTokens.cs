@@ -48,12 +48,12 @@ public sealed class AccessTokens(TokenKeys keys, JwtOptions jwt, AccountsOptions
     public async Task<AccessClaims?> ValidateAsync(string? token)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 4096) return null;
-        var key = await keys.SigningKeyAsync();
+        var validationKeys = await keys.ValidationKeysAsync();
         var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
         {
             ValidIssuer = Issuer,
             ValidAudience = Audience,
-            IssuerSigningKey = key,
+            IssuerSigningKeys = validationKeys, // chosen by the token's kid
             ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
             ValidTypes = ["at+jwt"],
             ValidateLifetime = false, // checked below against TimeProvider
@@ -73,13 +73,12 @@ public sealed class AccessTokens(TokenKeys keys, JwtOptions jwt, AccountsOptions
     /// <summary>The public keys, as a JWKS document.</summary>
     public async Task<object> JwksAsync()
     {
-        var key = await keys.SigningKeyAsync();
-        var p = key.ECDsa.ExportParameters(false);
         return new
         {
-            keys = new[]
+            keys = (await keys.ValidationKeysAsync()).Select(key =>
             {
-                new
+                var p = key.ECDsa.ExportParameters(false);
+                return new
                 {
                     kty = "EC",
                     crv = "P-256",
@@ -88,8 +87,8 @@ public sealed class AccessTokens(TokenKeys keys, JwtOptions jwt, AccountsOptions
                     kid = key.KeyId,
                     use = "sig",
                     alg = "ES256",
-                },
-            },
+                };
+            }).ToArray(),
         };
     }
 }

@@ -14,13 +14,13 @@ namespace AccountFunctions.Core.Security;
 /// </summary>
 public sealed class TokenKeys
 {
-    private readonly AsyncOnce<(byte[] Hmac, ECDsaSecurityKey Signing)> _keys;
+    private readonly AsyncOnce<(byte[] Hmac, ECDsaSecurityKey Signing, ECDsaSecurityKey? Previous)> _keys;
 
     public TokenKeys(StorageContext storage, SecurityOptions security, JwtOptions jwt)
     {
         _keys = new(async () =>
         {
-            foreach (var (name, value) in new[] { ("Security__TokenKey", security.TokenKey), ("Jwt__SigningKey", jwt.SigningKey) })
+            foreach (var (name, value) in new[] { ("Security__TokenKey", security.TokenKey), ("Jwt__SigningKey", jwt.SigningKey), ("Jwt__PreviousSigningKey", jwt.PreviousSigningKey) })
                 if (value?.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase) == true)
                     throw new InvalidOperationException($"{name} is an unresolved Key Vault reference: check the secret exists and the app's identity may read it.");
             var hmac = security.TokenKey is { Length: > 0 } configured
@@ -30,16 +30,31 @@ public sealed class TokenKeys
             var pem = jwt.SigningKey is { Length: > 0 } configuredPem
                 ? configuredPem
                 : await GetOrCreateAsync(storage, "jwt-signing-key", () => ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportECPrivateKeyPem());
-            var ecdsa = ECDsa.Create();
-            ecdsa.ImportFromPem(pem);
-            if (ecdsa.KeySize != 256) throw new InvalidOperationException("Jwt__SigningKey must be an EC P-256 private key.");
-            var parameters = ecdsa.ExportParameters(false);
-            var kid = Base64UrlEncoder.Encode(SHA256.HashData([.. parameters.Q.X!, .. parameters.Q.Y!]).AsSpan(0, 12).ToArray());
-            return (hmac, new ECDsaSecurityKey(ecdsa) { KeyId = kid });
+            var signing = Load(pem, "Jwt__SigningKey");
+            var previous = jwt.PreviousSigningKey is { Length: > 0 } previousPem ? Load(previousPem, "Jwt__PreviousSigningKey") : null;
+            if (previous?.KeyId == signing.KeyId) previous = null;
+            return (hmac, signing, previous);
         });
     }
 
     public async Task<ECDsaSecurityKey> SigningKeyAsync() => (await _keys.Value).Signing;
+
+    /// <summary>The keys a token may be signed with: the current one, and the previous one during a rotation.</summary>
+    public async Task<IReadOnlyList<ECDsaSecurityKey>> ValidationKeysAsync()
+    {
+        var keys = await _keys.Value;
+        return keys.Previous is { } previous ? [keys.Signing, previous] : [keys.Signing];
+    }
+
+    private static ECDsaSecurityKey Load(string pem, string setting)
+    {
+        var ecdsa = ECDsa.Create();
+        ecdsa.ImportFromPem(pem);
+        if (ecdsa.KeySize != 256) throw new InvalidOperationException($"{setting} must be an EC P-256 private key.");
+        var parameters = ecdsa.ExportParameters(false);
+        var kid = Base64UrlEncoder.Encode(SHA256.HashData([.. parameters.Q.X!, .. parameters.Q.Y!]).AsSpan(0, 12).ToArray());
+        return new ECDsaSecurityKey(ecdsa) { KeyId = kid };
+    }
 
     /// <summary>HMAC-SHA256(token key, purpose label || input).</summary>
     public async Task<byte[]> MacAsync(string label, string input)

@@ -42,6 +42,8 @@ public static class CoreServices
         services.TryAddSingleton(TimeProvider.System);
         var connection = config["AzureWebJobsStorage"] is { Length: > 0 } c ? c : "UseDevelopmentStorage=true";
         services.TryAddSingleton(new StorageContext(connection, storageOptions));
+        services.AddMetrics();
+        services.AddSingleton<Core.Operations.AccountMetrics>();
         services.AddSingleton<TokenKeys>();
         services.AddSingleton<Core.Audit.AuditLog>();
         services.AddSingleton<OneTimeTokens>();

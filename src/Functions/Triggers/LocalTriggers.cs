@@ -63,6 +63,7 @@ public sealed class LocalTriggers(StorageContext storage, TriggerFunctions trigg
             ["Data"] = new JsonObject { ["message"] = message.MessageText },
             ["Metadata"] = new JsonObject
             {
+                ["InvocationId"] = Guid.NewGuid().ToString(),
                 ["DequeueCount"] = message.DequeueCount.ToString(),
                 ["Id"] = message.MessageId,
                 ["InsertionTime"] = message.InsertedOn?.ToString("O"),
@@ -95,7 +96,7 @@ public sealed class LocalTriggers(StorageContext storage, TriggerFunctions trigg
             var payload = JsonSerializer.Serialize(new
             {
                 Data = new { timer = new { Schedule = new { AdjustForDST = true }, IsPastDue = false } },
-                Metadata = new { sys = new { MethodName = TriggerFunctions.LockoutSweep, UtcNow = DateTimeOffset.UtcNow } },
+                Metadata = new { InvocationId = Guid.NewGuid().ToString(), sys = new { MethodName = TriggerFunctions.LockoutSweep, UtcNow = DateTimeOffset.UtcNow } },
             });
             var outcome = await triggers.InvokeAsync(TriggerFunctions.LockoutSweep, payload, ct);
             if (!outcome.Succeeded) log.LogWarning("LockoutSweep failed: {Logs}", outcome.Body["Logs"]?.ToJsonString());

@@ -22,6 +22,11 @@ public sealed class TriggerFunctions(IServiceProvider services, ILogger<TriggerF
         var logs = new List<string>();
         if (!HostInvocation.TryParse(payload, out var invocation, out var parseError))
             return Fail(logs, parseError!);
+        // Beside the request scope (X-Azure-Functions-InvocationId): the ids the payload carries.
+        var scope = new Dictionary<string, object?> { ["Function"] = function };
+        if (invocation.Metadata("InvocationId") is { Length: > 0 and <= 64 } invocationId) scope["TriggerInvocationId"] = invocationId;
+        if (invocation.Metadata("Id") is { Length: > 0 and <= 64 } messageId) scope["QueueMessageId"] = messageId;
+        using var _ = log.BeginScope(scope);
         try
         {
             JsonNode? result = function switch
@@ -35,6 +40,9 @@ public sealed class TriggerFunctions(IServiceProvider services, ILogger<TriggerF
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             log.LogWarning(e, "{Function} failed (dequeue count {DequeueCount})", function, invocation.DequeueCount);
+            // The host (or LocalTriggers) moves the message to the poison queue after this try.
+            if (function == SendEmail && invocation.DequeueCount >= services.GetRequiredService<TriggerOptions>().MaxDequeueCount)
+                services.GetRequiredService<Core.Operations.AccountMetrics>().EmailPoisoned();
             return Fail(logs, $"{function} failed: {e.GetType().Name}: {e.Message}");
         }
     }

@@ -27,7 +27,9 @@ public sealed class TestApp : IAsyncDisposable
     public StorageContext Storage => Services.GetRequiredService<StorageContext>();
     public string BaseUrl { get; private set; } = "";
 
-    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null, bool fakeClock = false)
+    /// <param name="configure">Runs after the test defaults (e.g. to add a logger provider).</param>
+    public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null, bool fakeClock = false,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var azurite = await Azurite.GetAsync();
         var test = new TestApp { Mail = await FakeSendGrid.StartAsync() };
@@ -62,6 +64,7 @@ public sealed class TestApp : IAsyncDisposable
             builder.Logging.ClearProviders();
             if (Environment.GetEnvironmentVariable("TEST_APP_LOGS") == "1") builder.Logging.AddConsole();
             if (test.Clock is not null) builder.Services.AddSingleton<TimeProvider>(test.Clock);
+            configure?.Invoke(builder);
         });
         await test._app.StartAsync();
         test.Http = new HttpClient { BaseAddress = new Uri(test.BaseUrl) };
