@@ -18,7 +18,7 @@ public sealed class AccountMetrics
     {
         var meter = meters.Create(MeterName);
         _signups = meter.CreateCounter<long>("accounts.signups", "{account}", "Accounts created (password, email, account number, external).");
-        _logins = meter.CreateCounter<long>("accounts.logins", "{login}", "Sign-ins; tags outcome=ok|failed, method=password|email.");
+        _logins = meter.CreateCounter<long>("accounts.logins", "{login}", "Sign-ins; tags outcome=ok|failed, method=password|email|mfa|external.");
         _emails = meter.CreateCounter<long>("accounts.emails", "{email}", "Email deliveries; tag outcome=sent|failed|poisoned.");
         _sweepLocks = meter.CreateCounter<long>("accounts.sweep_locks", "{account}", "Accounts the sweep locked (email not confirmed in time).");
     }
@@ -28,12 +28,17 @@ public sealed class AccountMetrics
         switch (type)
         {
             case AuditEvent.Signup: _signups.Add(1); break;
-            case AuditEvent.LoginSucceeded: _logins.Add(1, Tag("outcome", "ok"), Tag("method", "password")); break;
+            case AuditEvent.LoginSucceeded: _logins.Add(1, Tag("outcome", "ok"), Tag("method", Method(detail))); break;
             case AuditEvent.MagicLinkRedeemed: _logins.Add(1, Tag("outcome", "ok"), Tag("method", "email")); break;
-            case AuditEvent.LoginFailed: _logins.Add(1, Tag("outcome", "failed"), Tag("method", "password")); break;
+            case AuditEvent.LoginFailed: _logins.Add(1, Tag("outcome", "failed"), Tag("method", Method(detail))); break;
             case AuditEvent.AccountLocked when detail?.GetValueOrDefault("by") == "sweep": _sweepLocks.Add(1); break;
         }
     }
+
+    /// <summary>How a sign-in was made, from its audit detail: a second factor, an external provider, or a password.</summary>
+    private static string Method(IReadOnlyDictionary<string, string?>? detail) =>
+        detail?.GetValueOrDefault("factor") is not null || detail?.GetValueOrDefault("reason") == Errors.InvalidCode.Code ? "mfa"
+        : detail?.GetValueOrDefault("method") ?? "password";
 
     public void EmailSent() => _emails.Add(1, Tag("outcome", "sent"));
     public void EmailFailed() => _emails.Add(1, Tag("outcome", "failed"));
