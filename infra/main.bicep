@@ -78,6 +78,10 @@ param sendGridApiKey string = ''
 @secure()
 param jwtSigningKey string = ''
 
+@description('During a signing-key rotation: PEM of the key that signed until now (Jwt__PreviousSigningKey). Its tokens stay valid and the JWKS lists it. Empty: no previous key (the app setting is left out).')
+@secure()
+param jwtPreviousSigningKey string = ''
+
 @description('Base64 of 32 random bytes (Security__TokenKey). Empty: the Key Vault secret TokenKey is left as it is.')
 @secure()
 param tokenKey string = ''
@@ -117,6 +121,7 @@ var secretStorageConnectionString = 'StorageConnectionString'
 var secretSendGridApiKey = 'SendGridApiKey'
 var secretJwtSigningKey = 'JwtSigningKey'
 var secretTokenKey = 'TokenKey'
+var secretJwtPreviousSigningKey = 'JwtPreviousSigningKey'
 
 // ---------------------------------------------------------------------------------------
 // Monitoring
@@ -243,6 +248,15 @@ resource jwtSigningKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if
   name: secretJwtSigningKey
   properties: {
     value: jwtSigningKey
+    contentType: 'application/x-pem-file'
+  }
+}
+
+resource jwtPreviousSigningKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(jwtPreviousSigningKey)) {
+  parent: keyVault
+  name: secretJwtPreviousSigningKey
+  properties: {
+    value: jwtPreviousSigningKey
     contentType: 'application/x-pem-file'
   }
 }
@@ -382,7 +396,7 @@ var appUrl = 'https://${functionApp.properties.defaultHostName}'
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: {
+  properties: union({
     AzureWebJobsStorage: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretStorageConnectionString})'
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
 
@@ -400,7 +414,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Email__SendGrid__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretSendGridApiKey})'
     Jwt__SigningKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretJwtSigningKey})'
     Security__TokenKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretTokenKey})'
-  }
+  }, empty(jwtPreviousSigningKey) ? {} : {
+    // Only during a rotation (docs/operations.md): an unset secret would leave the literal reference.
+    Jwt__PreviousSigningKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretJwtPreviousSigningKey})'
+  })
   dependsOn: [
     keyVaultSecretsUser
     storageBlobOwner
@@ -409,6 +426,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     storageConnectionSecret
     sendGridSecret
     jwtSigningKeySecret
+    jwtPreviousSigningKeySecret
     tokenKeySecret
     emailOutboxQueue
   ]
