@@ -2,6 +2,7 @@
 // on loopback), then measures login, GET /api/me and refresh, and counts the storage calls
 // each request makes. Usage: dotnet run -c Release --project bench -- [--seconds N]
 // The sweep over a small and a large table: ... -- --sweep [--sizes 1000,100000]
+// Existing vs unknown email, answers and latency: ... -- --enumeration [--samples 200]
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -32,6 +33,11 @@ try
     var connection = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
         $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;";
     var counter = new CountingPolicy();
+    if (args.Contains("--enumeration"))
+    {
+        await EnumerationBench.RunAsync(connection, args.SkipWhile(a => a != "--samples").Skip(1).Select(int.Parse).FirstOrDefault(200));
+        return;
+    }
     if (args.Contains("--sweep"))
     {
         var sizes = args.SkipWhile(a => a != "--sizes").Skip(1).FirstOrDefault("1000,100000").Split(',').Select(int.Parse).ToArray();

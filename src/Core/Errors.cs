@@ -34,6 +34,7 @@ public static class Errors
     public static readonly Error TokenReused = new("token_reused", 401, "The refresh token was already used; the session has ended.");
     public static readonly Error InviteRequired = new("invite_required", 400, "Signing up needs an invite code.");
     public static readonly Error InviteInvalid = new("invite_invalid", 400, "The invite code is invalid, used, expired or meant for another address.");
+    public static readonly Error ConcurrentUpdate = new("concurrent_update", 409, "The account changed while this request was applied; try again.");
     public static readonly Error InvalidState = new("invalid_state", 409, "The account is not in a state that allows this.");
     public static readonly Error ProviderUnavailable = new("provider_unavailable", 503, "The sign-in provider cannot be reached; try again shortly.");
     public static readonly Error InvalidCode = new("invalid_code", 400, "The code is wrong, expired or was already used.");

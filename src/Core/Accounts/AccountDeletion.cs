@@ -25,7 +25,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
         await storage.ReadyAsync();
         for (var attempt = 0; ; attempt++)
         {
-            if (attempt >= 5) throw new InvalidOperationException($"Account {id} kept changing while being deleted.");
+            if (attempt >= 5) throw new ConcurrencyConflictException($"Account {id} kept changing while being deleted.");
             var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
             if (account is null) return attempt > 0;
             await RemoveIndexRowsAsync(account, ct);

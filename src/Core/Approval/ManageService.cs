@@ -252,7 +252,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
                 : await storage.Accounts.TryReplaceAsync(account, ct);
             if (committed) return account;
         }
-        throw new InvalidOperationException($"Account {id} kept changing; gave up after {MaxAttempts} attempts.");
+        throw new ConcurrencyConflictException($"Account {id} kept changing; gave up after {MaxAttempts} attempts.");
     }
 
     private Change Notice(Account account, string? to, string template, params (string Key, string? Value)[] fields)

@@ -162,7 +162,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
                 return SignIn.With(await sessions.ViewAsync(account, session), useCookie);
             }
         }
-        throw new InvalidOperationException("Account kept changing during external sign-in.");
+        throw new ConcurrencyConflictException("Account kept changing during external sign-in.");
     }
 
     public async Task<List<ExternalLoginView>> ListAsync(string accountId, CancellationToken ct = default)
@@ -204,7 +204,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
             await audit.RecordAsync(AuditEvent.ExternalUnlinked, accountId, ip, AuditLog.Detail(("provider", provider)));
             return true;
         }
-        throw new InvalidOperationException("Account kept changing while unlinking.");
+        throw new ConcurrencyConflictException("Account kept changing while unlinking.");
     }
 
     /// <summary>
@@ -260,7 +260,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
             await CreateAsync(account, provider, subject, identity, email, ct);
             return account;
         }
-        throw new InvalidOperationException("Could not settle the account of an external login.");
+        throw new ConcurrencyConflictException("Could not settle the account of an external login.");
     }
 
     private async Task CreateAsync(Account account, string provider, string subject, ExternalIdentity identity, string? email, CancellationToken ct)
@@ -309,7 +309,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
             if (fresh is null) return null;
             account = fresh;
         }
-        throw new InvalidOperationException("Account kept changing while linking.");
+        throw new ConcurrencyConflictException("Account kept changing while linking.");
     }
 
     /// <summary>Exchanges the authorization code (with the PKCE verifier) for the id_token.</summary>

@@ -79,7 +79,7 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
                 return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
             }
-            if (attempt >= 3) throw new InvalidOperationException("Account kept changing during sign-in.");
+            if (attempt >= 3) throw new ConcurrencyConflictException("Account kept changing during sign-in.");
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
             if (account is null) return Errors.InvalidCredentials;
         }

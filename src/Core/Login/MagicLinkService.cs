@@ -81,6 +81,6 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
             }
         }
-        throw new InvalidOperationException("Account kept changing during sign-in by email.");
+        throw new ConcurrencyConflictException("Account kept changing during sign-in by email.");
     }
 }

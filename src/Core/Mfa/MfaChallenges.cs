@@ -119,7 +119,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
             if (account is null || !account.MfaEnabled) return Errors.InvalidToken;
             if (LoginService.StatusError(account) is { } blocked) return blocked;
         }
-        throw new InvalidOperationException("Account kept changing during the second sign-in step.");
+        throw new ConcurrencyConflictException("Account kept changing during the second sign-in step.");
     }
 
     /// <summary>How many tries the token has had, and whether it was already used.</summary>

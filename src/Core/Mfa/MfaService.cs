@@ -42,7 +42,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
                 return new TotpSetup(TotpCodes.Base32(secret), OtpauthUri(options.Issuer, label, secret));
             }
         }
-        throw new InvalidOperationException("Account kept changing during MFA setup.");
+        throw new ConcurrencyConflictException("Account kept changing during MFA setup.");
     }
 
     public async Task<Result<RecoveryCodesView>> ConfirmAsync(Caller caller, ConfirmTotpRequest request, CancellationToken ct = default)
@@ -90,7 +90,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
             if (account.TotpPendingSecret != pending) return Errors.InvalidCode; // a newer setup replaced the secret
         }
-        throw new InvalidOperationException("Account kept changing during MFA confirmation.");
+        throw new ConcurrencyConflictException("Account kept changing during MFA confirmation.");
     }
 
     public async Task<Result<bool>> DisableAsync(Caller caller, DisableTotpRequest request, CancellationToken ct = default)
@@ -145,7 +145,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
             if (account is null) return Errors.Unauthorized;
         }
-        throw new InvalidOperationException("Account kept changing while turning MFA off.");
+        throw new ConcurrencyConflictException("Account kept changing while turning MFA off.");
     }
 
     /// <summary>The Key URI Format authenticator apps read: otpauth://totp/Issuer:label?secret=…&amp;issuer=….</summary>

@@ -55,7 +55,8 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
                 case "avatarUrl":
                     if (value.ValueKind == JsonValueKind.Null) { changes.Add(a => a.AvatarUrl = null); break; }
                     if (value.ValueKind != JsonValueKind.String) { errors[name] = ["Must be a string or null."]; break; }
-                    var url = value.GetString()!.Trim();
+                    if (!TryGetString(value, out var url)) { errors[name] = ["Must be valid Unicode text."]; break; }
+                    url = url.Trim();
                     if (url.Length > UrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
                         || string.IsNullOrEmpty(uri.Host) || !string.IsNullOrEmpty(uri.UserInfo))
                         errors[name] = ["Must be an absolute https URL."];
@@ -85,16 +86,24 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
             account.UpdatedAt = time.GetUtcNow();
             if (await storage.Accounts.TryReplaceAsync(account, ct)) return AccountView.From(account);
         }
-        throw new InvalidOperationException("Account kept changing during a profile update.");
+        throw new ConcurrencyConflictException("Account kept changing during a profile update.");
 
         void Text(string name, JsonElement value, int max, Action<Account, string?> set, bool multiline = false)
         {
             if (value.ValueKind == JsonValueKind.Null) { changes.Add(a => set(a, null)); return; }
             if (value.ValueKind != JsonValueKind.String) { errors[name] = ["Must be a string or null."]; return; }
-            var text = value.GetString()!.Trim();
+            // An escaped lone surrogate (\ud800) is valid JSON but not text: GetString throws on it.
+            if (!TryGetString(value, out var text)) { errors[name] = ["Must be valid Unicode text."]; return; }
+            text = text.Trim();
             if (text.Length > max) { errors[name] = [$"Use at most {max} characters."]; return; }
             if (text.Any(c => char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t'))) { errors[name] = ["Control characters are not allowed."]; return; }
             changes.Add(a => set(a, text.Length == 0 ? null : text));
         }
+    }
+
+    private static bool TryGetString(JsonElement value, out string text)
+    {
+        try { text = value.GetString()!; return true; }
+        catch (InvalidOperationException) { text = ""; return false; }
     }
 }

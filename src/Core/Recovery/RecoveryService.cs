@@ -105,7 +105,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             account.ResetGrant = null;
             account.UpdatedAt = time.GetUtcNow();
             if (await CommitWithNoticeAsync(account, ct)) break;
-            if (attempt >= 5) throw new InvalidOperationException("Account kept changing during password reset.");
+            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during password reset.");
         }
         await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
@@ -144,7 +144,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             account.PasswordHash = passwordHash;
             account.UpdatedAt = time.GetUtcNow();
             if (await CommitWithNoticeAsync(account, ct)) break;
-            if (attempt >= 5) throw new InvalidOperationException("Account kept changing during password change.");
+            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during password change.");
             account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
             if (account is null) return Errors.Unauthorized;
             // Changed by someone else meanwhile: the current password we checked is no longer current.

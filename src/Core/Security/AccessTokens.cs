@@ -60,6 +60,7 @@ public sealed class AccessTokens(TokenKeys keys, JwtOptions jwt, AccountsOptions
             RequireExpirationTime = true,
             RequireSignedTokens = true,
             TryAllIssuerSigningKeys = false,
+            IgnoreTrailingSlashWhenValidatingAudience = false, // the audience is compared exactly
         });
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwtToken) return null;
         var now = time.GetUtcNow().UtcDateTime;

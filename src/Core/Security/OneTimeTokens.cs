@@ -219,7 +219,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
             if (fresh is null || fresh.Nonce != nonce) return;
             row = fresh;
         }
-        throw new InvalidOperationException("Could not record a wrong code after repeated conflicts.");
+        throw new ConcurrencyConflictException("Could not record a wrong code after repeated conflicts.");
     }
 
     /// <summary>A code row is replaced in place on resend; its nonce tells the versions apart.</summary>

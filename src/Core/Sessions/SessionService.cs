@@ -124,7 +124,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
             }
             return Errors.InvalidToken;
         }
-        throw new InvalidOperationException("Refresh kept conflicting.");
+        throw new ConcurrencyConflictException("Refresh kept conflicting.");
     }
 
     /// <summary>Ends the session a refresh token belongs to; unknown tokens are ignored.</summary>

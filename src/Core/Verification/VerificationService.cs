@@ -76,7 +76,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
                 }
             }
             if (await storage.Accounts.TryReplaceAsync(account, ct)) break;
-            if (attempt >= 5) throw new InvalidOperationException("Account kept changing during verification.");
+            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during verification.");
             account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             // Someone else completed this grant (the link and the code of one email, raced).
             if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;

@@ -44,6 +44,7 @@ public static class ErrorHandling
     {
         BadHttpRequestException { StatusCode: 413 } => Errors.PayloadTooLarge,
         BadHttpRequestException bad => new Error("bad_request", bad.StatusCode, "The request could not be read."),
+        ConcurrencyConflictException => Errors.ConcurrentUpdate with { RetryAfter = TimeSpan.FromSeconds(1) },
         RequestFailedException or HttpRequestException or TimeoutException => Unavailable,
         AggregateException agg when agg.InnerExceptions.All(e => e is RequestFailedException or HttpRequestException) => Unavailable,
         TaskCanceledException when !http.RequestAborted.IsCancellationRequested => Unavailable,
