@@ -47,6 +47,11 @@ public sealed class SecurityOptions
     /// <summary>Resends allowed per address per window.</summary>
     public int ResendLimit { get; set; } = 3;
     public TimeSpan ResendWindow { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>
+    /// The least time signup, resend, forgot and sign-in by email take to answer, so an address
+    /// with an account and one without answer after the same time (0 turns it off).
+    /// </summary>
+    public TimeSpan EnumerationFloor { get; set; } = TimeSpan.FromMilliseconds(150);
 }
 
 /// <summary>Login throttling per identifier (whether or not an account exists).</summary>

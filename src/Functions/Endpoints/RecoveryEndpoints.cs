@@ -13,7 +13,7 @@ public static class RecoveryEndpoints
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await recovery.ForgotAsync(body.Value!.Email, http.Client(), http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
-        });
+        }).WithTimingFloor();
 
         app.MapPost("/api/password/reset", async (HttpContext http, RecoveryService recovery) =>
         {

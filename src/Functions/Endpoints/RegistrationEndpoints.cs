@@ -17,7 +17,7 @@ public static class RegistrationEndpoints
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await signup.SignupAsync(body.Value!, http.Client(), http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
-        });
+        }).WithTimingFloor();
 
         app.MapPost("/api/signup/email", async (HttpContext http, SignupService signup) =>
         {
@@ -25,7 +25,7 @@ public static class RegistrationEndpoints
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await signup.SignupPasswordlessAsync(body.Value!, http.Client(), http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
-        });
+        }).WithTimingFloor();
 
         app.MapPost("/api/signup/anonymous", async (HttpContext http, SignupService signup) =>
         {
@@ -49,6 +49,6 @@ public static class RegistrationEndpoints
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await verification.ResendAsync(body.Value!.Email, http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
-        });
+        }).WithTimingFloor();
     }
 }

@@ -33,7 +33,7 @@ public static class SessionEndpoints
             if (!body.Ok) return body.Error!.ToProblem();
             var result = await magic.RequestAsync(body.Value!.Email, http.Client(), http.RequestAborted);
             return result.ToHttp(status => Results.Json(new { status }, Json.Options, statusCode: StatusCodes.Status202Accepted));
-        });
+        }).WithTimingFloor();
 
         app.MapPost("/api/login/email/redeem", async (HttpContext http, MagicLinkService magic) =>
         {

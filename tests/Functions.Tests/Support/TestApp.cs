@@ -54,6 +54,8 @@ public sealed class TestApp : IAsyncDisposable
             ["RateLimits:MagicLink:PermitLimit"] = "100000",
             ["RateLimits:Resend:PermitLimit"] = "100000",
             ["RateLimits:CodeEntry:PermitLimit"] = "100000",
+            // The enumeration timing floor only slows tests down; TimingFloorTests turns it on.
+            ["Security:EnumerationFloor"] = "00:00:00",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k.Replace("__", ":")] = v;
         if (fakeClock) test.Clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
