@@ -81,7 +81,14 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     private readonly ConcurrentDictionary<string, bool> _daysIndexed = new();
 
     public static string AccountPartition(string accountId) => "account-" + accountId;
-    public static string DayPartition(string day) => "day-" + day;
+    /// <summary>
+    /// A day's events are spread over 16 partitions, <c>day-{yyyyMMdd}-{0..f}</c>, the shard being
+    /// the last hex digit of the row key's random part: no single partition takes every event of
+    /// the day (docs/scale.md), and any copy's day partition follows from its row alone.
+    /// </summary>
+    public const int DayShards = 16;
+    public static string DayPartition(string day, string rowKey) => $"day-{day}-{rowKey[^1]}";
+    private static IEnumerable<string> DayPartitions(string day) => Enumerable.Range(0, DayShards).Select(i => $"day-{day}-{i:x}");
     private static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
     private static string DayKey(string day) => (99999999 - int.Parse(day, CultureInfo.InvariantCulture)).ToString("D8", CultureInfo.InvariantCulture);
 
@@ -117,7 +124,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
                 await storage.Audit.UpsertEntityAsync(new AuditDayRow { RowKey = DayKey(day), Day = day }, TableUpdateMode.Replace);
                 _daysIndexed[day] = true;
             }
-            var partitions = new[] { DayPartition(day), accountId is null ? null : AccountPartition(accountId), row.ActorId is null ? null : AccountPartition(row.ActorId) };
+            var partitions = new[] { DayPartition(day, row.RowKey), accountId is null ? null : AccountPartition(accountId), row.ActorId is null ? null : AccountPartition(row.ActorId) };
             await Task.WhenAll(partitions.OfType<string>().Select(pk => storage.Audit.AddEntityAsync(row.CopyTo(pk))));
         }
         catch (Exception e)
@@ -155,7 +162,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
             rewritten.Ip = null;
             if (aboutIt) rewritten.Detail = null;
             var other = aboutIt ? row.ActorId : row.AccountId;
-            var targets = new[] { DayPartition(Day(row.At)), AccountPartition(pseudonym), other is null || other == accountId ? null : AccountPartition(other) };
+            var targets = new[] { DayPartition(Day(row.At), row.RowKey), AccountPartition(pseudonym), other is null || other == accountId ? null : AccountPartition(other) };
             await Task.WhenAll(targets.OfType<string>().Select(pk => storage.Audit.UpsertEntityAsync(rewritten.CopyTo(pk), TableUpdateMode.Replace, ct)));
             await storage.Audit.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
         }
@@ -195,7 +202,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
             await foreach (var day in storage.Audit.QueryAsync<AuditDayRow>(
                 d => d.PartitionKey == AuditDayRow.Partition && d.RowKey.CompareTo(startKey) >= 0, cancellationToken: ct))
             {
-                await ReadAsync(DayPartition(day.Day), after, rows, size + 1, ct);
+                await ReadDayAsync(day.Day, after, rows, size + 1, ct);
                 if (rows.Count > size) break;
                 after = null;
             }
@@ -204,7 +211,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         if (rows.Count > size)
         {
             var last = rows[size - 1];
-            next = new Cursor(filtered ? null : last.PartitionKey["day-".Length..], last.RowKey).Encode();
+            next = new Cursor(filtered ? null : last.PartitionKey["day-".Length..("day-".Length + 8)], last.RowKey).Encode();
             rows.RemoveRange(size, rows.Count - size);
         }
         return new AuditPage(rows.Select(ToItem).ToList(), next);
@@ -220,6 +227,23 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
             into.Add(row);
             if (into.Count >= max) return;
         }
+    }
+
+    /// <summary>
+    /// One day, newest first, across its shards: each shard is read (in parallel) for at most what
+    /// the page still needs, and the rows are merged by row key, which orders them in time whatever
+    /// their shard.
+    /// </summary>
+    private async Task ReadDayAsync(string day, string? after, List<AuditRow> into, int max, CancellationToken ct)
+    {
+        var want = max - into.Count;
+        var shards = await Task.WhenAll(DayPartitions(day).Select(async pk =>
+        {
+            var rows = new List<AuditRow>();
+            await ReadAsync(pk, after, rows, want, ct);
+            return rows;
+        }));
+        into.AddRange(shards.SelectMany(r => r).OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(want));
     }
 
     private static AuditItem ToItem(AuditRow row)
