@@ -98,7 +98,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal(newEmail, me.GetProperty("pendingEmail").GetString());
         var pending = await AccountAsync(user.Id);
         Assert.Equal(App.Clock!.GetUtcNow() + TimeSpan.FromDays(3), pending.ConfirmationDeadline);
-        Assert.NotNull(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, pending.ConfirmationDeadline!.Value), user.Id));
+        Assert.NotNull(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, pending.ConfirmationDeadline!.Value, user.Id), user.Id));
 
         // Until confirmed, sign-in stays on the old address.
         Assert.Equal("ok", await LoginCodeAsync(user.Email));
@@ -116,7 +116,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal(JsonValueKind.Null, me.GetProperty("pendingEmail").ValueKind);
         var done = await AccountAsync(user.Id);
         Assert.Null(done.ConfirmationDeadline);
-        Assert.Null(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, pending.ConfirmationDeadline.Value), user.Id));
+        Assert.Null(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, pending.ConfirmationDeadline.Value, user.Id), user.Id));
         // The old address is free again: its owner row is gone, the new one is this account's.
         var identifiers = App.Storage.Identifiers;
         Assert.Null(await identifiers.GetOrNullAsync<IdentifierRow>(IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(user.Email)), IdentifierIndex.OwnerRow));
@@ -284,7 +284,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         var account = await AccountAsync(user.Id);
         Assert.Null(account.PendingEmail);
         Assert.Null(account.ConfirmationDeadline);
-        Assert.Null(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, deadline), user.Id));
+        Assert.Null(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, deadline, user.Id), user.Id));
         Assert.Equal(HttpStatusCode.Unauthorized, (await App.GetAsync("/api/me", user.Access)).StatusCode);
     }
 
@@ -386,7 +386,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal(newEmail, view.GetProperty("pendingEmail").GetString());
         var account = await AccountAsync(user.Id);
         Assert.Equal(App.Clock.GetUtcNow() + TimeSpan.FromDays(3), account.ConfirmationDeadline);
-        Assert.NotNull(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, account.ConfirmationDeadline!.Value), user.Id));
+        Assert.NotNull(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, account.ConfirmationDeadline!.Value, user.Id), user.Id));
         var renewed = await MailAsync(newEmail, ConfirmSubject, nth: 2);
         Assert.NotEqual(first.Token, renewed.Token);
         Assert.Equal("invalid_token", await TestApp.Code(await App.PostAsync("/api/email/verify", new { token = first.Token })));

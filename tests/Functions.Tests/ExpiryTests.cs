@@ -1,4 +1,5 @@
 using System.Net;
+using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions.Tests.Support;
 
 namespace AccountFunctions.Functions.Tests;
@@ -102,6 +103,27 @@ public sealed class ExpiryTests(FakeClockFixture fixture) : IClassFixture<FakeCl
         Assert.Equal(1, notices.Count(m => m.Subject == "Your account has been locked"));
         var again = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
         Assert.Equal(0, again.GetProperty("ReturnValue").GetProperty("locked").GetInt32());
+    }
+
+    [Fact]
+    public async Task TheSweepReadsEveryShardOfTheDueHoursAndNothingLater()
+    {
+        var now = App.Clock!.GetUtcNow();
+        // One marker per shard, due now, for accounts that do not exist: the sweep examines and drops each.
+        var keys = new Dictionary<char, string>();
+        while (keys.Count < DueRow.Shards) { var k = "nobody" + Guid.NewGuid().ToString("N"); keys.TryAdd(DueRow.Shard(k), k); }
+        foreach (var k in keys.Values)
+            await App.Storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, k, now - TimeSpan.FromSeconds(1)), Azure.Data.Tables.TableUpdateMode.Replace);
+        var later = DueRow.For(DueRow.Deadline, "nobody-later" + Guid.NewGuid().ToString("N"), now + TimeSpan.FromHours(1));
+        await App.Storage.Due.UpsertEntityAsync(later, Azure.Data.Tables.TableUpdateMode.Replace);
+
+        var sweep = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
+        Assert.True(sweep.GetProperty("ReturnValue").GetProperty("examined").GetInt32() >= DueRow.Shards);
+
+        foreach (var k in keys.Values)
+            Assert.Null(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, now - TimeSpan.FromSeconds(1), k), k));
+        Assert.NotNull(await App.Storage.Due.GetOrNullAsync<DueRow>(later.PartitionKey, later.RowKey));
+        await App.Storage.Due.DeleteEntityAsync(later.PartitionKey, later.RowKey);
     }
 
     [Fact]

@@ -396,7 +396,7 @@ public sealed class ManageTests(ManageFixture fixture, ManageClockFixture clockF
         var account = await app.Storage.Accounts.GetOrNullAsync<Account>(id, Account.Row);
         Assert.Equal(app.Clock.GetUtcNow() + TimeSpan.FromDays(3), account!.ConfirmationDeadline);
         Assert.Null(account.LockReason);
-        Assert.NotNull(await app.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, account.ConfirmationDeadline!.Value), id));
+        Assert.NotNull(await app.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, account.ConfirmationDeadline!.Value, id), id));
         var mails = await app.Mail.WaitForAsync(email, 3); // the first link, the lock notice, the new link
         var renewed = mails.Last(m => m.Subject == "Confirm your email address");
         Assert.NotEqual(first.Token, renewed.Token);

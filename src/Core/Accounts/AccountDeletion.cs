@@ -68,7 +68,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
         await External.ExternalLinks.RemoveIndexRowsAsync(storage, account, ct);
         if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
         if (account.ConfirmationDeadline is { } deadline)
-            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
+            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline, account.Id), account.Id, ct);
     }
 
     /// <summary>Sessions (so tokens die at once), outbox rows (with their replay markers) and link tokens; not the account row.</summary>

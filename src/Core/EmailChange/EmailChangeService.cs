@@ -148,8 +148,8 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             account = fresh;
         }
         // A request that replaces an earlier pending one moves the deadline: the old marker goes.
-        if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier) != DueRow.Partition(DueRow.Deadline, deadline))
-            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, earlier), account.Id, ct);
+        if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier, account.Id) != DueRow.Partition(DueRow.Deadline, deadline, account.Id))
+            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, earlier, account.Id), account.Id, ct);
         await PruneRevertRowsAsync(account.Id, now, all: false, ct);
         log.LogInformation("Account {AccountId} asked to change its email to {NewEmail}", account.Id, EmailAddress.Mask(newEmail));
         return ConfirmationSent;
@@ -298,7 +298,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
             await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
-        if (deadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d), accountId, ct);
+        if (deadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, accountId), accountId, ct);
         await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
         log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");
         await audit.RecordAsync(AuditEvent.EmailReverted, accountId, ip, AuditLog.Detail(("outcome", regained ? EmailRestored : AccountLocked)));

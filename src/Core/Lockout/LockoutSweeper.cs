@@ -45,7 +45,7 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditL
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var from = kind + "-";
-        var to = DueRow.Partition(kind, now);
+        var to = DueRow.UpperBound(kind, now);
         await foreach (var row in storage.Due.QueryAsync<DueRow>(r => r.PartitionKey.CompareTo(from) >= 0 && r.PartitionKey.CompareTo(to) <= 0,
             cancellationToken: ct))
         {

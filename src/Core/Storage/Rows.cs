@@ -1,5 +1,7 @@
 using Azure;
 using Azure.Data.Tables;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace AccountFunctions.Core.Storage;
 
@@ -151,8 +153,9 @@ public static class OutboxStatus
 
 /// <summary>
 /// Table <c>due</c>: what a sweep must look at, found by time instead of by scanning accounts.
-/// PK <c>{kind}-{yyyyMMddHH}</c> (the hour it falls due), RK what it is about. The sweep reads
-/// only partitions up to the current hour, so its cost follows what is due, not the table size.
+/// PK <c>{kind}-{yyyyMMddHH}-{shard}</c> (the hour it falls due, and one of 16 shards from a hash
+/// of the RK, so one hour's writes spread over 16 partitions), RK what it is about. The sweep reads
+/// only partitions up to the current hour (one PK range), so its cost follows what is due, not the table size.
 /// <list type="bullet">
 /// <item><c>deadline-…</c>, RK account id: an email confirmation deadline.</item>
 /// <item><c>outbox-…</c>, RK <c>{account id}-{message id}</c>: an email not yet confirmed sent.</item>
@@ -170,8 +173,29 @@ public sealed class DueRow : ITableEntity
     public DateTimeOffset DueAt { get; set; }
     public int Replays { get; set; }
 
-    public static string Partition(string kind, DateTimeOffset at) => $"{kind}-{at.UtcDateTime:yyyyMMddHH}";
+    /// <summary>Shards per hour and kind: the first hex digit of SHA-256(RowKey), <c>0</c>..<c>f</c>.</summary>
+    public const int Shards = 16;
+
+    /// <summary>
+    /// <c>{kind}-{yyyyMMddHH}-{shard}</c>. The shard spreads one hour's rows over 16 partitions and
+    /// depends only on the row key, so whoever knows (kind, due time, row key) can find the row.
+    /// </summary>
+    public static string Partition(string kind, DateTimeOffset at, string rowKey) =>
+        $"{HourPrefix(kind, at)}{Shard(rowKey)}";
+
+    /// <summary>The shard of a row key: one lower-case hex digit, stable across processes and versions.</summary>
+    public static char Shard(string rowKey) =>
+        "0123456789abcdef"[SHA256.HashData(Encoding.UTF8.GetBytes(rowKey))[0] >> 4];
+
+    /// <summary>
+    /// The largest partition key of <paramref name="kind"/> due in the hour of <paramref name="at"/>:
+    /// <c>{kind}-{yyyyMMddHH}-~</c> sorts after every shard of that hour (and after a legacy unsharded
+    /// <c>{kind}-{yyyyMMddHH}</c>) and before the next hour, so one PK range reads them all.
+    /// </summary>
+    public static string UpperBound(string kind, DateTimeOffset at) => HourPrefix(kind, at) + "~";
+
+    private static string HourPrefix(string kind, DateTimeOffset at) => $"{kind}-{at.UtcDateTime:yyyyMMddHH}-";
 
     public static DueRow For(string kind, string rowKey, DateTimeOffset dueAt) =>
-        new() { PartitionKey = Partition(kind, dueAt), RowKey = rowKey, DueAt = dueAt };
+        new() { PartitionKey = Partition(kind, dueAt, rowKey), RowKey = rowKey, DueAt = dueAt };
 }

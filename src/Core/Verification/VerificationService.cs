@@ -86,7 +86,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         // on, which OwnerAsync ignores and ClaimOwnershipAsync takes over once stale.
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, account.Id, ct);
         // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
-        if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline), account.Id, ct);
+        if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline, account.Id), account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
         await audit.RecordAsync(AuditEvent.EmailVerified, account.Id, client.IpAddress, AuditLog.Detail(("status", account.Status)));
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
@@ -139,7 +139,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             account.UpdatedAt = time.GetUtcNow();
             if (await storage.Accounts.TryReplaceAsync(account, ct))
             {
-                if (droppedDeadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d), account.Id, ct);
+                if (droppedDeadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, account.Id), account.Id, ct);
                 return;
             }
             var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
