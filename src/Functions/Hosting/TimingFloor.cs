@@ -18,8 +18,9 @@ public static class TimingFloor
             var floor = context.HttpContext.RequestServices.GetRequiredService<SecurityOptions>().EnumerationFloor;
             var started = Stopwatch.GetTimestamp();
             var result = await next(context);
-            var left = floor - Stopwatch.GetElapsedTime(started);
-            if (left > TimeSpan.Zero) await Task.Delay(left, context.HttpContext.RequestAborted);
+            // A timer may fire a little early: wait again until the floor has really passed.
+            for (var left = floor - Stopwatch.GetElapsedTime(started); left > TimeSpan.Zero; left = floor - Stopwatch.GetElapsedTime(started))
+                await Task.Delay(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, context.HttpContext.RequestAborted);
             return result;
         });
 }
