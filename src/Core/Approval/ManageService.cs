@@ -247,8 +247,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
             if (!change.Ok) return change.Error!;
             account.UpdatedAt = now;
             var committed = change.Value!.Mail is { } mail
-                ? await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-                    [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct)
+                ? await outbox.CommitWithAccountAsync(account, mail, ct)
                 : await storage.Accounts.TryReplaceAsync(account, ct);
             if (committed) return account;
         }

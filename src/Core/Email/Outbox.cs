@@ -53,6 +53,14 @@ public sealed class Outbox(StorageContext storage, TimeProvider time, ILogger<Ou
         return true;
     }
 
+    /// <summary>
+    /// The account row, written with the ETag it was read with, and one email it causes, in one
+    /// transaction in the account's partition; false when the account changed meanwhile.
+    /// </summary>
+    public Task<bool> CommitWithAccountAsync(Account account, OutboxRow mail, CancellationToken ct = default) =>
+        CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
+            [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Add(mail)], ct), ct);
+
     /// <summary>For an email that goes with no other change.</summary>
     public Task<bool> CommitAsync(OutboxRow mail, CancellationToken ct = default) =>
         CommitAsync([mail], async () => { await storage.Accounts.AddEntityAsync(mail, ct); return true; }, ct);

@@ -190,8 +190,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 account.UpdatedAt = time.GetUtcNow();
                 var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, SignupService.FullName(account),
                     new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail }, grant);
-                if (await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-                    [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct))
+                if (await outbox.CommitWithAccountAsync(account, mail, ct))
                     return CodeSent;
                 var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
                 if (fresh is null) return Errors.Unauthorized;
@@ -284,8 +283,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 account.LockReason = RevertConflict;
                 mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
             }
-            if (await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct))
+            if (await outbox.CommitWithAccountAsync(account, mail, ct))
                 break;
             if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email revert.");
             account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);

@@ -39,8 +39,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
             account.MagicGrant = grant.TokenId;
             var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            var committed = await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
+            var committed = await outbox.CommitWithAccountAsync(account, mail, ct);
             if (committed)
             {
                 await audit.RecordAsync(AuditEvent.MagicLinkSent, account.Id, client.IpAddress);

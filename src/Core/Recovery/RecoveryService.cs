@@ -56,8 +56,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             account.UpdatedAt = time.GetUtcNow();
             var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            var committed = await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
+            var committed = await outbox.CommitWithAccountAsync(account, mail, ct);
             if (committed)
             {
                 await audit.RecordAsync(AuditEvent.PasswordResetRequested, account.Id, client.IpAddress);

@@ -171,8 +171,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             account.UpdatedAt = time.GetUtcNow();
             var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, account.Email, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            await outbox.CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Outbox.Add(mail)], ct), ct);
+            await outbox.CommitWithAccountAsync(account, mail, ct);
         }
         return "accepted";
     }
