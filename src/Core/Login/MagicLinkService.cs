@@ -46,6 +46,8 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 break;
             }
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            // Changed meanwhile: mail only an account that still owns the address (as forgot does).
+            if (account is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(account.Email) != subject) break;
         }
         return "accepted";
     }
