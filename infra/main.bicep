@@ -1,7 +1,7 @@
 // Account Functions: everything the app needs in one resource group.
 //
-//   Flex Consumption (FC1) plan + Function App (runtime "custom" 1.0: the host starts the
-//   self-contained AccountFunctions executable named in host.json), a StorageV2 account
+//   Flex Consumption (FC1) plan + Function App (runtime "dotnet-isolated" 10.0: the host starts
+//   the .NET isolated worker, dotnet AccountFunctions.dll, named in worker.config.json), a StorageV2 account
 //   (tables, the email-outbox queue, the deployment package container), Log Analytics +
 //   Application Insights, and a Key Vault in RBAC mode for the app's secrets.
 //
@@ -104,6 +104,9 @@ param logRetentionDays int = 30
 
 @description('Tags put on every resource.')
 param tags object = {}
+
+@description('When the lockout sweep runs (LockoutSweepSchedule): NCRONTAB with seconds. Default: every 5 minutes.')
+param lockoutSweepSchedule string = '0 */5 * * * *'
 
 // Built-in role definition ids.
 var roleStorageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -316,9 +319,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         maximumInstanceCount: maximumInstanceCount
       }
       runtime: {
-        // Custom handler: host.json names the executable (AccountFunctions).
-        name: 'custom'
-        version: '1.0'
+        // The .NET isolated worker on .NET 10 (the package's worker.config.json names AccountFunctions.dll).
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     }
   }
@@ -399,6 +402,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   properties: union({
     AzureWebJobsStorage: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretStorageConnectionString})'
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+
+    // Resolved by the host for the SendEmail queue trigger (%EmailOutboxQueue%) and read by the app:
+    // both name the same queue. The sweep's timer schedule (%LockoutSweepSchedule%), NCRONTAB with seconds.
+    EmailOutboxQueue: emailOutboxQueueName
+    LockoutSweepSchedule: lockoutSweepSchedule
 
     Accounts__PublicBaseUrl: empty(publicBaseUrl) ? appUrl : publicBaseUrl
     Accounts__RequireAdminApproval: requireAdminApproval ? 'true' : 'false'

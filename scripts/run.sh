@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs Account Functions locally with everything it needs:
 #   Azurite (tables + queues, data kept in .azurite/), maildev (SMTP on 1025, inbox on
-#   http://localhost:1080), and the app on http://localhost:7071 draining the email queue and
-#   running the sweep itself (Triggers__RunLocally=true). Ctrl-C stops all three.
+#   http://localhost:1080), and the app: the local Functions host (tools/LocalHost) on
+#   http://localhost:7071 starting the isolated worker, polling the email queue and firing the
+#   sweep's timer, as Azure's host does. Settings: the environment, then
+#   src/Functions/local.settings.json if you made one (from local.settings.sample.json).
+#   Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,14 +30,20 @@ node_modules/.bin/maildev --smtp 1025 --web 1080 --ip 127.0.0.1 >.azurite/mailde
 pids+=($!)
 
 export AzureWebJobsStorage="${AzureWebJobsStorage:-UseDevelopmentStorage=true}"
-export Triggers__RunLocally="${Triggers__RunLocally:-true}"
+export EmailOutboxQueue="${EmailOutboxQueue:-email-outbox}"
+export LockoutSweepSchedule="${LockoutSweepSchedule:-0 */5 * * * *}"
 export Email__Transport="${Email__Transport:-Smtp}"
 export Email__Smtp__Host="${Email__Smtp__Host:-127.0.0.1}"
 export Email__Smtp__Port="${Email__Smtp__Port:-1025}"
 export Accounts__PublicBaseUrl="${Accounts__PublicBaseUrl:-http://localhost:7071}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 
-echo "Account Functions: http://localhost:7071   inbox: http://localhost:1080"
-dotnet run --project src/Functions -- --urls "${URLS:-http://localhost:7071}" &
+dotnet build src/Functions -c Debug -nologo -v q
+dotnet build tools/LocalHost -c Debug -nologo -v q
+settings=()
+[ -f src/Functions/local.settings.json ] && settings=(--settings src/Functions/local.settings.json)
+echo "Account Functions: http://localhost:${PORT:-7071}   inbox: http://localhost:1080"
+dotnet tools/LocalHost/bin/Debug/net10.0/AccountFunctions.LocalHost.dll \
+  --app src/Functions/bin/Debug/net10.0 --port "${PORT:-7071}" "${settings[@]}" &
 pids+=($!)
 wait "${pids[-1]}"

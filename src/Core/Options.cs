@@ -65,8 +65,17 @@ public sealed class LockoutOptions
 
 public sealed class StorageOptions
 {
-    /// <summary>Prefix for every table and queue name (tests isolate with it; empty in production).</summary>
+    /// <summary>Prefix for every table name (tests isolate with it; empty in production).</summary>
     public string Prefix { get; set; } = "";
+
+    /// <summary>
+    /// The app setting naming the email queue, read by the app and resolved by the Functions host for
+    /// the SendEmail queue trigger (<c>%EmailOutboxQueue%</c>), so both always name the same queue.
+    /// </summary>
+    public const string OutboxQueueSetting = "EmailOutboxQueue";
+
+    /// <summary>The email queue (from <see cref="OutboxQueueSetting"/>); its poison queue adds <c>-poison</c>.</summary>
+    public string OutboxQueue { get; set; } = "email-outbox";
 }
 
 public sealed class EmailOptions

@@ -1,45 +1,65 @@
-using AccountFunctions.Functions.Endpoints;
+using System.Reflection;
 using AccountFunctions.Functions.Hosting;
-using AccountFunctions.Functions.Triggers;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Builder;
 
 namespace AccountFunctions.Functions;
 
 public static class AccountFunctionsApp
 {
-    /// <param name="configure">Lets tests replace settings and services before the app is built.</param>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// The isolated worker: the ASP.NET Core integration (HttpRequest in, IResult out), the edge
+    /// middleware (logging scope, per-function policies, problem responses), Application Insights,
+    /// and every Core service.
+    /// </summary>
+    /// <param name="configure">Lets tests and the bench replace settings and services before the app is built.</param>
+    public static IHost Build(string[] args, Action<FunctionsApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        // The Functions host tells the handler where to listen; it forwards to 127.0.0.1 only.
-        if (Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT") is { Length: > 0 } port)
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        else if (string.IsNullOrEmpty(builder.Configuration["urls"]))
-            builder.WebHost.UseUrls("http://localhost:7071");
-        builder.WebHost.ConfigureKestrel(k =>
+        var builder = FunctionsApplication.CreateBuilder(args);
+        builder.ConfigureFunctionsWebApplication();
+        builder.UseMiddleware<EdgeMiddleware>();
+        builder.Services.Configure<KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = Json.MaxBodyBytes;
         });
-        builder.Services.AddProblemDetails();
+        builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
         builder.ConfigureLogging(); // before configure: tests replace the providers
         configure?.Invoke(builder); // before AddCore, which reads the settings as it registers
         builder.Services.AddCore(builder.Configuration);
+        if (Assembly.GetEntryAssembly() != typeof(AccountFunctionsApp).Assembly) AddGeneratedStartup(builder);
+        return builder.Build();
+    }
 
-        var app = builder.Build();
-        app.UseRequestLogging();
-        app.UseProblemResponses();
-        app.UseClientLimits();
-        app.MapGet("/", () => Results.Text("Account Functions is running.\n"));
-        app.MapRegistration();
-        app.MapSessions();
-        app.MapTriggers();
-        app.MapRecovery();
-        app.MapManage();
-        app.MapEmailChange();
-        app.MapExternalLogin();
-        app.MapMfa();
-        app.MapPages();
-        app.MapOperations();
-        return app;
+    /// <summary>
+    /// The worker finds the source-generated function metadata and executor through the entry
+    /// assembly; in a test or bench process that is not this one, so they are added here.
+    /// </summary>
+    private static void AddGeneratedStartup(FunctionsApplicationBuilder builder)
+    {
+        var adapter = new ServicesHostBuilder(builder);
+        foreach (var type in typeof(AccountFunctionsApp).Assembly.GetTypes()
+                     .Where(t => typeof(IAutoConfigureStartup).IsAssignableFrom(t) && !t.IsInterface && !t.IsAbstract))
+            ((IAutoConfigureStartup)Activator.CreateInstance(type)!).Configure(adapter);
+    }
+
+    /// <summary>Just enough of an IHostBuilder for the generated startup classes: their ConfigureServices, applied at once.</summary>
+    private sealed class ServicesHostBuilder(FunctionsApplicationBuilder builder) : IHostBuilder
+    {
+        public IDictionary<object, object> Properties { get; } = new Dictionary<object, object>();
+
+        public IHostBuilder ConfigureServices(Action<HostBuilderContext, IServiceCollection> configureDelegate)
+        {
+            configureDelegate(new HostBuilderContext(Properties) { Configuration = builder.Configuration, HostingEnvironment = builder.Environment }, builder.Services);
+            return this;
+        }
+
+        public IHost Build() => throw new NotSupportedException();
+        public IHostBuilder ConfigureAppConfiguration(Action<HostBuilderContext, IConfigurationBuilder> configureDelegate) => throw new NotSupportedException();
+        public IHostBuilder ConfigureContainer<TContainerBuilder>(Action<HostBuilderContext, TContainerBuilder> configureDelegate) => throw new NotSupportedException();
+        public IHostBuilder ConfigureHostConfiguration(Action<IConfigurationBuilder> configureDelegate) => throw new NotSupportedException();
+        public IHostBuilder UseServiceProviderFactory<TContainerBuilder>(IServiceProviderFactory<TContainerBuilder> factory) where TContainerBuilder : notnull => throw new NotSupportedException();
+        public IHostBuilder UseServiceProviderFactory<TContainerBuilder>(Func<HostBuilderContext, IServiceProviderFactory<TContainerBuilder>> factory) where TContainerBuilder : notnull => throw new NotSupportedException();
     }
 }

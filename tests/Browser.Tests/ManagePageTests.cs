@@ -52,6 +52,10 @@ public sealed class ManagePageTests(ApprovalBrowserFixture fixture) : IClassFixt
         await admin.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await admin.Page.WaitForURLAsync("**/account/manage");
         await admin.Page.Locator("body[data-ready=true]").WaitForAsync();
+        // The admin API's function key: a wrong one is refused by the host and asked for again.
+        await EnterKeyAsync(admin, "not-the-key");
+        await Expect(admin.Page.Locator("#key-form [role=alert]")).ToHaveTextAsync("That key was refused. Check it and try again.");
+        await EnterKeyAsync(admin, App.FunctionKey);
 
         var row = admin.Page.Locator("#pending-rows tr").Filter(new() { HasText = email });
         await Expect(row).ToContainTextAsync("Pat Lee");
@@ -92,17 +96,30 @@ public sealed class ManagePageTests(ApprovalBrowserFixture fixture) : IClassFixt
         await App.PostAsync($"/api/manage/users/{id}/lock", new { reason = "test" }, adminToken);
 
         await using var admin = await fixture.NewPersonAsync();
-        await admin.OpenAsync("/account/login?next=manage");
+        // The link an operator hands an admin carries the function key in its fragment; the page
+        // keeps it in the tab while the admin signs in.
+        await admin.Page.GotoAsync("/account/manage#key=" + App.FunctionKey);
+        await admin.Page.WaitForURLAsync("**/account/login?next=manage");
+        await admin.Page.Locator("body[data-ready=true]").WaitForAsync();
         await admin.Page.GetByLabel("Email or account number").FillAsync(fixture.AdminEmail);
         await admin.Page.GetByLabel("Password").FillAsync(TestApp.Password);
         await admin.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await admin.Page.WaitForURLAsync("**/account/manage");
+        await admin.Page.Locator("body[data-ready=true]").WaitForAsync();
+        Assert.DoesNotContain("key=", admin.Page.Url); // taken from the fragment, then out of the address bar
+        await Expect(admin.Page.Locator("#key-form")).ToBeHiddenAsync();
         var row = admin.Page.Locator("#locked-rows tr").Filter(new() { HasText = email });
         await row.GetByRole(AriaRole.Button, new() { Name = "Unlock" }).ClickAsync();
         await Expect(row).ToHaveCountAsync(0);
 
         await App.LoginAsync(email);
         Assert.Empty(admin.Problems);
+    }
+
+    private static async Task EnterKeyAsync(Person admin, string key)
+    {
+        await admin.Page.GetByLabel("Function key").FillAsync(key);
+        await admin.Page.GetByRole(AriaRole.Button, new() { Name = "Use this key" }).ClickAsync();
     }
 
     private async Task<SentEmail> WaitForAsync(string to, Func<SentEmail, bool> match)

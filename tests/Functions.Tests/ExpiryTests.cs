@@ -86,23 +86,21 @@ public sealed class ExpiryTests(FakeClockFixture fixture) : IClassFixture<FakeCl
         await App.SignupVerifiedAsync(confirmed);
 
         App.Clock!.Advance(TimeSpan.FromDays(3) - TimeSpan.FromSeconds(1));
-        var early = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
-        Assert.Equal(0, early.GetProperty("ReturnValue").GetProperty("locked").GetInt32());
+        var early = await App.SweepAsync();
+        Assert.Equal(0, early.Locked);
 
         App.Clock.Advance(TimeSpan.FromSeconds(2));
-        var sweeps = await Task.WhenAll(
-            App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""),
-            App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
+        var sweeps = await Task.WhenAll(App.SweepAsync(), App.SweepAsync());
         var locked = 0;
-        foreach (var s in sweeps) locked += (await TestApp.Body(s)).GetProperty("ReturnValue").GetProperty("locked").GetInt32();
+        foreach (var s in sweeps) locked += s.Locked;
         Assert.True(locked >= 1, "the due account was locked"); // other tests' unconfirmed accounts may be due too
 
         Assert.Equal("account_locked", await TestApp.Code(await App.PostAsync("/api/login", new { identifier = unconfirmed, password = TestApp.Password })));
         await App.LoginAsync(confirmed);
         var notices = await App.Mail.WaitForAsync(unconfirmed, 2);
         Assert.Equal(1, notices.Count(m => m.Subject == "Your account has been locked"));
-        var again = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
-        Assert.Equal(0, again.GetProperty("ReturnValue").GetProperty("locked").GetInt32());
+        var again = await App.SweepAsync();
+        Assert.Equal(0, again.Locked);
     }
 
     [Fact]
@@ -117,8 +115,8 @@ public sealed class ExpiryTests(FakeClockFixture fixture) : IClassFixture<FakeCl
         var later = DueRow.For(DueRow.Deadline, "nobody-later" + Guid.NewGuid().ToString("N"), now + TimeSpan.FromHours(1));
         await App.Storage.Due.UpsertEntityAsync(later, Azure.Data.Tables.TableUpdateMode.Replace);
 
-        var sweep = await TestApp.Body(await App.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}"""));
-        Assert.True(sweep.GetProperty("ReturnValue").GetProperty("examined").GetInt32() >= DueRow.Shards);
+        var sweep = await App.SweepAsync();
+        Assert.True(sweep.Examined >= DueRow.Shards);
 
         foreach (var k in keys.Values)
             Assert.Null(await App.Storage.Due.GetOrNullAsync<DueRow>(DueRow.Partition(DueRow.Deadline, now - TimeSpan.FromSeconds(1), k), k));

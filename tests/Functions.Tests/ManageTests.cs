@@ -381,7 +381,7 @@ public sealed class ManageTests(ManageFixture fixture, ManageClockFixture clockF
         var email = TestApp.NewEmail("late");
         var first = await app.SignupAsync(email);
         app.Clock!.Advance(TimeSpan.FromDays(3) + TimeSpan.FromSeconds(1));
-        await app.PostRawAsync("/LockoutSweep", """{"Data":{"timer":{}},"Metadata":{}}""");
+        await app.SweepAsync();
         Assert.Equal("account_locked", await TestApp.Code(await app.PostAsync("/api/login", new { identifier = email, password = TestApp.Password })));
         var admin = (await app.LoginAsync(clockFixture.AdminEmail)).GetProperty("accessToken").GetString();
         var id = Assert.Single((await TestApp.Body(await app.GetAsync($"/api/manage/users?status=locked&q={Uri.EscapeDataString(email)}", admin)))

@@ -36,10 +36,8 @@ public sealed partial class OpenApiTests(AppFixture fixture) : IClassFixture<App
         var documented = doc.GetProperty("paths").EnumerateObject()
             .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}"))
             .ToHashSet();
-        var mapped = fixture.App.Services.GetRequiredService<IEnumerable<EndpointDataSource>>()
-            .SelectMany(s => s.Endpoints).OfType<RouteEndpoint>()
-            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
-                .Select(m => $"{m} {Normalize(e.RoutePattern.RawText!)}"))
+        var mapped = fixture.App.HttpFunctions
+            .SelectMany(f => f.Methods.Select(m => $"{m} {Normalize(f.Route)}"))
             .ToHashSet();
         Assert.True(mapped.Count > 40, $"only {mapped.Count} routes found");
         Assert.Empty(mapped.Except(documented).Order());

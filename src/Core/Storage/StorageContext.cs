@@ -12,8 +12,6 @@ namespace AccountFunctions.Core.Storage;
 /// </summary>
 public sealed class StorageContext
 {
-    public const string OutboxQueueName = "email-outbox";
-
     private readonly AsyncOnce<bool> _ready;
 
     /// <param name="policy">An extra pipeline policy on every storage call (the benchmark counts calls with it).</param>
@@ -40,8 +38,9 @@ public sealed class StorageContext
         Due = tables.GetTableClient(prefix + "due");
         Audit = tables.GetTableClient(prefix + "audit");
         _ready = new AsyncOnce<bool>(CreateAsync);
-        Outbox = queues.GetQueueClient(prefix + OutboxQueueName);
-        OutboxPoison = queues.GetQueueClient(prefix + OutboxQueueName + "-poison");
+        // The queue trigger names the same queue (%EmailOutboxQueue%); the host adds -poison.
+        Outbox = queues.GetQueueClient(options.OutboxQueue);
+        OutboxPoison = queues.GetQueueClient(options.OutboxQueue + "-poison");
     }
 
     public TableClient Accounts { get; }

@@ -10,7 +10,6 @@ using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Core.Verification;
-using AccountFunctions.Functions.Triggers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AccountFunctions.Functions.Hosting;
@@ -35,8 +34,8 @@ public static class CoreServices
         Bind<RateLimitOptions>("RateLimits");
         Bind<MfaOptions>("Mfa");
         var storageOptions = Bind<StorageOptions>("Storage");
+        if (config[StorageOptions.OutboxQueueSetting] is { Length: > 0 } queue) storageOptions.OutboxQueue = queue;
         var email = Bind<EmailOptions>("Email");
-        var triggers = Bind<TriggerOptions>("Triggers");
         var external = Bind<Core.External.ExternalOptions>("External");
 
         services.TryAddSingleton(TimeProvider.System);
@@ -72,7 +71,7 @@ public static class CoreServices
         services.AddSingleton<RecoveryCodes>();
         services.AddSingleton<MfaChallenges>();
         services.AddSingleton<MfaService>();
-        services.AddSingleton<TriggerFunctions>();
+        services.AddSingleton(HostSettings.Load());
         // Discovery, keys and the token endpoint: one client, no redirects followed, short timeout.
         services.AddSingleton(_ => new Core.External.ExternalProviders(external, new HttpClient(
             new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) }));
@@ -83,7 +82,6 @@ public static class CoreServices
             ? new SendGridTransport(email, sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SendGridTransport)))
             : new SmtpTransport(email));
 
-        if (triggers.RunLocally) services.AddHostedService<LocalTriggers>();
         return services;
     }
 }

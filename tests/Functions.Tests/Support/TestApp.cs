@@ -3,8 +3,13 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using AccountFunctions.Core;
+using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Storage;
-using Microsoft.AspNetCore.Builder;
+using AccountFunctions.Functions.Lockout;
+using AccountFunctions.LocalHost;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -13,12 +18,15 @@ using Microsoft.Extensions.Time.Testing;
 namespace AccountFunctions.Functions.Tests.Support;
 
 /// <summary>
-/// The real app (AccountFunctionsApp.Build) on Kestrel on a free port, against the shared Azurite
-/// with its own table/queue prefix, sending email through a FakeSendGrid. Each test class gets one.
+/// The real app behind the local Functions host, as in Azure: the host (tools/LocalHost) routes,
+/// checks keys, polls the email queue and runs the timer, and drives the worker over gRPC; the
+/// worker (AccountFunctionsApp.Build) runs in this test process, so a test can give it settings,
+/// services and a FakeTimeProvider. Each TestApp has its own tables (a prefix), its own email
+/// queue, and its own FakeSendGrid, against the shared Azurite. Each test class gets one.
 /// </summary>
 public sealed class TestApp : IAsyncDisposable
 {
-    private WebApplication _app = null!;
+    private InProcessWorker _app = null!;
 
     public HttpClient Http { get; private set; } = null!;
     public FakeSendGrid Mail { get; private set; } = null!;
@@ -26,26 +34,30 @@ public sealed class TestApp : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
     public StorageContext Storage => Services.GetRequiredService<StorageContext>();
     public string BaseUrl { get; private set; } = "";
+    public LocalFunctionsHost Host => _app.Host;
+    /// <summary>The "default" function key: the admin API's functions (authLevel function) need it.</summary>
+    public string FunctionKey => _app.Host.FunctionKey;
+
+    /// <summary>The build output of src/Functions (host.json, functions.metadata), as the host reads it.</summary>
+    public static string AppDirectory { get; } = InProcessWorker.AppDirectory(Repo.Root);
 
     /// <param name="configure">Runs after the test defaults (e.g. to add a logger provider).</param>
     public static async Task<TestApp> StartAsync(IDictionary<string, string?>? settings = null, bool fakeClock = false,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<FunctionsApplicationBuilder>? configure = null)
     {
         var azurite = await Azurite.GetAsync();
         var test = new TestApp { Mail = await FakeSendGrid.StartAsync() };
-        var port = Repo.FreePort();
-        test.BaseUrl = $"http://127.0.0.1:{port}";
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
         var config = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["Storage:Prefix"] = "t" + Guid.NewGuid().ToString("N")[..10],
+            ["Storage:Prefix"] = prefix,
+            [StorageOptions.OutboxQueueSetting] = prefix + "-email-outbox",
+            // The timer never fires on its own in a test: tests run the sweep when they want it.
+            [LockoutSweepFunction.ScheduleSetting] = "0 0 0 1 1 *",
             ["Email:Transport"] = "SendGrid",
             ["Email:SendGrid:ApiKey"] = FakeSendGrid.ApiKey,
             ["Email:SendGrid:Host"] = test.Mail.Url,
-            ["Triggers:RunLocally"] = "true",
-            ["Triggers:RetryDelay"] = "00:00:00.200",
-            ["Triggers:PollInterval"] = "00:00:00.100",
-            ["Triggers:SweepInterval"] = "1.00:00:00",
             ["Accounts:PublicBaseUrl"] = "https://accounts.example.test",
             // Every test request comes from one address: per-IP limits are out of the way unless a
             // test sets them (RateLimitTests; RecoveryTests keeps the default forgot limit).
@@ -60,18 +72,35 @@ public sealed class TestApp : IAsyncDisposable
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k.Replace("__", ":")] = v;
         if (fakeClock) test.Clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
 
-        test._app = AccountFunctionsApp.Build(["--urls", test.BaseUrl], builder =>
+        test._app = await InProcessWorker.StartAsync(AppDirectory, config, builder =>
         {
-            builder.Configuration.AddInMemoryCollection(config);
             builder.Logging.ClearProviders();
             if (Environment.GetEnvironmentVariable("TEST_APP_LOGS") == "1") builder.Logging.AddConsole();
             if (test.Clock is not null) builder.Services.AddSingleton<TimeProvider>(test.Clock);
             configure?.Invoke(builder);
         });
-        await test._app.StartAsync();
-        test.Http = new HttpClient { BaseAddress = new Uri(test.BaseUrl) };
+        test.BaseUrl = test._app.Host.BaseAddress.ToString().TrimEnd('/');
+        test.Http = new HttpClient { BaseAddress = test._app.Host.BaseAddress };
+        // The admin API's functions are authLevel function: every test request carries the key
+        // (FunctionMetadataTests checks the host refuses one without it).
+        test.Http.DefaultRequestHeaders.Add("x-functions-key", test._app.Host.FunctionKey);
         return test;
     }
+
+    /// <summary>Runs the sweep in the worker now, as its timer would, and returns what it did.</summary>
+    public Task<SweepResult> SweepAsync() => Services.GetRequiredService<LockoutSweeper>().RunAsync();
+
+    /// <summary>The host's admin API: runs a non-HTTP function once (202), as Azure's host does.</summary>
+    public async Task<HttpResponseMessage> RunFunctionAsync(string name, string input = "")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/functions/" + name) { Content = JsonContent.Create(new { input }) };
+        request.Headers.Add("x-functions-key", _app.Host.MasterKey);
+        return await Http.SendAsync(request);
+    }
+
+    /// <summary>Every HTTP function as the host loaded it: name, route template, methods (upper case), auth level.</summary>
+    public IReadOnlyList<HttpFunction> HttpFunctions => _app.Host.Functions.Where(f => f.IsHttp).Select(f => new HttpFunction(f.Name,
+        f.Trigger!.Route ?? f.Name, f.Trigger.Methods.Select(m => m.ToUpperInvariant()).ToArray(), f.Trigger.AuthLevel ?? "function")).ToList();
 
     public async Task<HttpResponseMessage> PostAsync(string path, object body, string? bearer = null)
     {
@@ -141,8 +170,12 @@ public sealed class TestApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http?.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        if (_worker is not null)
+        {
+            await _worker.StopAsync();
+            _worker.Dispose();
+        }
+        if (_host is not null) await _app.Host.DisposeAsync();
         await Mail.DisposeAsync();
     }
 }
@@ -155,4 +188,18 @@ public class AppFixture : IAsyncLifetime
     protected virtual bool FakeClock => false;
     public async Task InitializeAsync() => App = await TestApp.StartAsync(Settings, FakeClock);
     public async Task DisposeAsync() => await App.DisposeAsync();
+}
+
+/// <summary>An HTTP function as the host serves it.</summary>
+public sealed record HttpFunction(string Name, string Route, string[] Methods, string AuthLevel)
+{
+    /// <summary>A concrete path for the route: each parameter replaced by a sample value.</summary>
+    public string SamplePath => "/" + string.Join('/', RoutePatternFactory.Parse(Route).PathSegments.Select(s =>
+        string.Concat(s.Parts.Select(p => p switch
+        {
+            RoutePatternLiteralPart l => l.Content,
+            RoutePatternParameterPart => "x1",
+            RoutePatternSeparatorPart sep => sep.Content,
+            _ => "",
+        }))));
 }

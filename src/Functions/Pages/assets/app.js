@@ -47,11 +47,12 @@ export function describe(error) {
  * password reset), the tab goes to the login page, which comes back here afterwards. redirect: false
  * leaves that to the caller.
  */
-export async function api(method, path, body, { auth = false, redirect = auth } = {}) {
+export async function api(method, path, body, { auth = false, redirect = auth, headers = {} } = {}) {
   try {
-    return await call(method, path, body, auth);
+    return await call(method, path, body, auth, headers);
   } catch (e) {
-    if (redirect && e instanceof ApiError && e.status === 401) toLogin();
+    // The host's own 401 (a function key missing or wrong) has no problem body: not the session's.
+    if (redirect && e instanceof ApiError && e.status === 401 && e.code !== 'http_401') toLogin();
     throw e;
   }
 }
@@ -62,9 +63,9 @@ function toLogin() {
   location.assign(`/account/login?next=${encodeURIComponent(page)}&notice=session-ended`);
 }
 
-async function call(method, path, body, auth) {
+async function call(method, path, body, auth, extra) {
   const send = async () => {
-    const headers = { Accept: 'application/json' };
+    const headers = { Accept: 'application/json', ...extra };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (auth) headers.Authorization = `Bearer ${await accessToken()}`;
     return fetch(path, {

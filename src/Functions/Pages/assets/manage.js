@@ -1,4 +1,23 @@
-import { $, api, describe, el, formatDate, requireAccount, say, show } from './app.js';
+import { $, ApiError, api, describe, el, formatDate, requireAccount, say, show } from './app.js';
+
+// The admin API's functions need a function key besides an admin's session (authLevel function):
+// asked for once per tab, or taken from a #key= fragment (never sent to the server, then removed
+// from the address bar), and kept in this tab's sessionStorage.
+const KEY = 'account.functions-key';
+const fromLink = new URLSearchParams(location.hash.slice(1)).get('key');
+if (fromLink) {
+  sessionStorage.setItem(KEY, fromLink);
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+$('#key-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const key = $('#functions-key').value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY, key);
+  $('#functions-key').value = '';
+  await start();
+});
 
 const me = await requireAccount('manage');
 if (me && me.role !== 'admin') {
@@ -6,7 +25,30 @@ if (me && me.role !== 'admin') {
   show($('#pending'), false);
   show($('#locked'), false);
 } else if (me) {
-  await Promise.all([load('pending_approval'), load('locked')]);
+  await start();
+}
+
+async function start() {
+  const ready = Boolean(sessionStorage.getItem(KEY));
+  show($('#key-form'), !ready);
+  show($('#pending'), ready);
+  show($('#locked'), ready);
+  if (!ready) return;
+  try {
+    await Promise.all([load('pending_approval'), load('locked')]);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== 'http_401') throw e;
+    sessionStorage.removeItem(KEY);
+    show($('#key-form'), true);
+    show($('#pending'), false);
+    show($('#locked'), false);
+    say($('#key-form [role=alert]'), 'That key was refused. Check it and try again.', 'error');
+  }
+}
+
+/** An admin API call: the session's access token and the function key. */
+function manage(method, path, body) {
+  return api(method, path, body, { auth: true, headers: { 'x-functions-key': sessionStorage.getItem(KEY) || '' } });
 }
 
 function who(a) {
@@ -22,7 +64,7 @@ async function listAll(status) {
   const items = [];
   let cursor = '';
   do {
-    const page = await api('GET', `/api/manage/users?status=${status}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, { auth: true });
+    const page = await manage('GET', `/api/manage/users?status=${status}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     items.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor && items.length < 500);
@@ -64,12 +106,12 @@ async function load(status) {
       const buttons = el('div', undefined, { class: 'actions' });
       buttons.append(
         action('Approve', '', async () => {
-          await api('POST', `/api/manage/users/${a.id}/approve`, undefined, { auth: true });
+          await manage('POST', `/api/manage/users/${a.id}/approve`);
           done(`${label} was approved and emailed.`);
         }, alert),
         action('Reject', 'secondary', async () => {
           const text = reason.value.trim();
-          await api('POST', `/api/manage/users/${a.id}/reject`, text ? { reason: text } : undefined, { auth: true });
+          await manage('POST', `/api/manage/users/${a.id}/reject`, text ? { reason: text } : undefined);
           done(`${label} was rejected and emailed.`);
         }, alert));
       decide.append(buttons);
@@ -77,7 +119,7 @@ async function load(status) {
     } else {
       const unlock = el('td');
       unlock.append(action('Unlock', '', async () => {
-        await api('POST', `/api/manage/users/${a.id}/unlock`, undefined, { auth: true });
+        await manage('POST', `/api/manage/users/${a.id}/unlock`);
         done(`${label} was unlocked and emailed.`);
       }, alert));
       tr.append(who(a), el('td', a.emailVerified ? 'email confirmed' : 'email not confirmed'), el('td', formatDate(a.updatedAt)), unlock);

@@ -1,0 +1,29 @@
+using AccountFunctions.Core.EmailChange;
+using AccountFunctions.Functions.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace AccountFunctions.Functions.EmailChange;
+
+/// <summary>Changing the address (confirmed through /api/email/verify) and reverting a change from the old address.</summary>
+public sealed class EmailChangeFunctions(EmailChangeService service)
+{
+    // 202 {"status":"confirmation_sent"} whether or not the new address belongs to someone else;
+    // 202 {"status":"code_sent"} for a passwordless account's first call (no code yet).
+    [Function("ChangeEmail"), RequireCaller]
+    public async Task<IResult> Change([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/me/email")] HttpRequest req)
+    {
+        var body = await Json.ReadAsync<ChangeEmailRequest>(req.HttpContext);
+        if (!body.Ok) return body.Error!.ToProblem();
+        return (await service.RequestAsync(req.HttpContext.Caller(), body.Value!, req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
+    }
+
+    [Function("RevertEmail"), ClientLimit("code")]
+    public async Task<IResult> Revert([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/revert")] HttpRequest req)
+    {
+        var body = await Json.ReadAsync<RevertRequest>(req.HttpContext);
+        if (!body.Ok) return body.Error!.ToProblem();
+        var result = await service.RevertAsync(body.Value!.Token, req.HttpContext.Client().IpAddress, req.HttpContext.RequestAborted);
+        return result.ToHttp(status => Answers.Ok(new { status }));
+    }
+}

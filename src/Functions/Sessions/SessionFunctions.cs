@@ -1,0 +1,91 @@
+using AccountFunctions.Core;
+using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Sessions;
+using AccountFunctions.Functions.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace AccountFunctions.Functions.Sessions;
+
+/// <summary>Refresh-token rotation, logout, and the caller's own sessions.</summary>
+public sealed class SessionFunctions(SessionService sessions)
+{
+    /// <summary>
+    /// With <c>useCookie</c> the refresh token travels in this cookie instead of the body; the
+    /// <c>__Host-</c> prefix pins it to this host, path / and Secure.
+    /// </summary>
+    public const string RefreshCookie = "__Host-refresh";
+
+    public sealed record RefreshRequest(string? RefreshToken, bool? UseCookie);
+
+    [Function("RefreshToken")]
+    public async Task<IResult> Refresh([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/token/refresh")] HttpRequest req)
+    {
+        var http = req.HttpContext;
+        var (token, fromCookie, wantsCookie, error) = await RefreshTokenFromAsync(http);
+        if (error is not null) return error.ToProblem();
+        var result = await sessions.RefreshAsync(token, http.Client(), http.RequestAborted);
+        if (!result.Ok && fromCookie) ClearCookie(http);
+        // A session that arrived in a body (magic link, verification, 2FA) moves into the
+        // cookie with one refresh carrying useCookie: the pages keep no refresh token in script.
+        return result.ToHttp(session => SessionResult(http, session, fromCookie || wantsCookie));
+    }
+
+    [Function("Logout")]
+    public async Task<IResult> Logout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/logout")] HttpRequest req)
+    {
+        var http = req.HttpContext;
+        var (token, fromCookie, _, error) = await RefreshTokenFromAsync(http);
+        if (error is not null) return error.ToProblem();
+        await sessions.LogoutAsync(token, http.Client(), http.RequestAborted);
+        if (fromCookie) ClearCookie(http);
+        return Results.NoContent();
+    }
+
+    [Function("ListSessions"), RequireCaller]
+    public async Task<IResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/me/sessions")] HttpRequest req) =>
+        Answers.Ok(await sessions.ListAsync(req.HttpContext.Caller(), req.HttpContext.RequestAborted));
+
+    [Function("EndSession"), RequireCaller]
+    public async Task<IResult> End([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/sessions/{id}")] HttpRequest req, string id) =>
+        await sessions.EndAsync(req.HttpContext.Caller(), id, req.HttpContext.Client(), req.HttpContext.RequestAborted)
+            ? Results.NoContent()
+            : Errors.NotFound.ToProblem();
+
+    /// <summary>A session (cookie mode as asked), or the MFA challenge as it is.</summary>
+    internal static IResult SignInResult(HttpContext http, SignIn signIn) =>
+        signIn.Challenge is { } challenge ? Answers.Ok(challenge) : SessionResult(http, signIn.Session!, signIn.UseCookie);
+
+    internal static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
+    {
+        if (!useCookie) return Answers.Ok(session);
+        http.Response.Cookies.Append(RefreshCookie, session.RefreshToken!, new CookieOptions
+        {
+            HttpOnly = true,
+            Secure = true,
+            SameSite = SameSiteMode.Strict,
+            Path = "/",
+            MaxAge = TimeSpan.FromSeconds(session.RefreshExpiresIn),
+        });
+        return Answers.Ok(session with { RefreshToken = null });
+    }
+
+    private static void ClearCookie(HttpContext http) =>
+        http.Response.Cookies.Delete(RefreshCookie, new CookieOptions { Secure = true, HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+
+    /// <summary>
+    /// The refresh token from the JSON body, or failing that from the cookie (an empty body is
+    /// allowed then); and whether the body asked for the cookie (<c>useCookie</c>).
+    /// </summary>
+    private static async Task<(string? Token, bool FromCookie, bool WantsCookie, Error? Error)> RefreshTokenFromAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength is null or 0 && http.Request.Cookies.TryGetValue(RefreshCookie, out var cookie))
+            return (cookie, true, true, null);
+        var body = await Json.ReadAsync<RefreshRequest>(http);
+        if (!body.Ok) return (null, false, false, body.Error);
+        var wantsCookie = body.Value!.UseCookie == true;
+        if (body.Value.RefreshToken is { Length: > 0 } token) return (token, false, wantsCookie, null);
+        if (http.Request.Cookies.TryGetValue(RefreshCookie, out cookie)) return (cookie, true, true, null);
+        return (null, false, false, Errors.Validation("refreshToken", "A refresh token is required (in the body or the cookie)."));
+    }
+}

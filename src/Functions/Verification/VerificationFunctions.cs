@@ -1,0 +1,28 @@
+using AccountFunctions.Core.Verification;
+using AccountFunctions.Functions.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace AccountFunctions.Functions.Verification;
+
+/// <summary>Confirming an address (link token or code) and asking for a new message.</summary>
+public sealed class VerificationFunctions(VerificationService verification)
+{
+    public sealed record EmailRequest(string? Email);
+
+    [Function("VerifyEmail"), ClientLimit("code")]
+    public async Task<IResult> Verify([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/verify")] HttpRequest req)
+    {
+        var body = await Json.ReadAsync<VerifyRequest>(req.HttpContext);
+        if (!body.Ok) return body.Error!.ToProblem();
+        return (await verification.VerifyAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
+    }
+
+    [Function("ResendVerification"), ClientLimit("resend"), TimingFloor]
+    public async Task<IResult> Resend([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/resend")] HttpRequest req)
+    {
+        var body = await Json.ReadAsync<EmailRequest>(req.HttpContext);
+        if (!body.Ok) return body.Error!.ToProblem();
+        return (await verification.ResendAsync(body.Value!.Email, req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
+    }
+}
