@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using System.Net;
 using System.Text.Json;

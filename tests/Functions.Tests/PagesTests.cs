@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using AccountFunctions.Functions.Endpoints;
+using AccountFunctions.Functions.Pages;
 using AccountFunctions.Functions.Tests.Support;
 
 namespace AccountFunctions.Functions.Tests;
@@ -20,8 +20,8 @@ public sealed class PagesTests(AppFixture fixture) : IClassFixture<AppFixture>
 
     private static void AssertSecurityHeaders(HttpResponseMessage response)
     {
-        Assert.Equal(PageEndpoints.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
-        var csp = PageEndpoints.ContentSecurityPolicy;
+        Assert.Equal(PageFunctions.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
+        var csp = PageFunctions.ContentSecurityPolicy;
         foreach (var directive in new[] { "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
                      "connect-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'" })
             Assert.Contains(directive, csp);

@@ -31,7 +31,7 @@ public sealed class InProcessWorker : IAsyncDisposable
 
     /// <summary>The build output of src/Functions (host.json, functions.metadata) beside this process's configuration.</summary>
     public static string AppDirectory(string repoRoot) => Path.Combine(repoRoot, "src", "Functions", "bin",
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name, "net10.0");
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name, "net10.0");
 
     /// <param name="settings">App settings, with <c>:</c> or <c>__</c> as the separator: the host gets them (for
     /// its bindings) and so does the worker.</param>

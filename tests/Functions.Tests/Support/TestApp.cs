@@ -170,12 +170,7 @@ public sealed class TestApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http?.Dispose();
-        if (_worker is not null)
-        {
-            await _worker.StopAsync();
-            _worker.Dispose();
-        }
-        if (_host is not null) await _app.Host.DisposeAsync();
+        if (_app is not null) await _app.DisposeAsync();
         await Mail.DisposeAsync();
     }
 }
@@ -187,7 +182,7 @@ public class AppFixture : IAsyncLifetime
     protected virtual IDictionary<string, string?>? Settings => null;
     protected virtual bool FakeClock => false;
     public async Task InitializeAsync() => App = await TestApp.StartAsync(Settings, FakeClock);
-    public async Task DisposeAsync() => await App.DisposeAsync();
+    public async Task DisposeAsync() { if (App is not null) await App.DisposeAsync(); }
 }
 
 /// <summary>An HTTP function as the host serves it.</summary>
