@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AccountFunctions.Core;
+using AccountFunctions.Functions.Tests.Support;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions;
@@ -22,39 +23,44 @@ public static class EmailBench
     public static async Task RunAsync(string connection, CountingPolicy counter, int messages, Process azurite)
     {
         await using var mail = await BenchMail.StartAsync();
-        var app = AccountFunctionsApp.Build(["--urls", "http://127.0.0.1:0"], b =>
+        var settings = new Dictionary<string, string?>
         {
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["AzureWebJobsStorage"] = connection,
-                ["Email:Transport"] = "SendGrid",
-                ["Email:SendGrid:ApiKey"] = BenchMail.ApiKey,
-                ["Email:SendGrid:Host"] = mail.Url,
-                ["Triggers:RunLocally"] = "true",
-                ["Triggers:PollInterval"] = "00:00:00.100",
-                ["Triggers:SweepInterval"] = "1.00:00:00",
-            });
+            ["AzureWebJobsStorage"] = connection,
+            ["EmailOutboxQueue"] = "email-outbox",
+            ["LockoutSweepSchedule"] = "0 0 0 1 1 *",
+            ["Email:Transport"] = "SendGrid",
+            ["Email:SendGrid:ApiKey"] = BenchMail.ApiKey,
+            ["Email:SendGrid:Host"] = mail.Url,
+        };
+        void Configure(Microsoft.Azure.Functions.Worker.Builder.FunctionsApplicationBuilder b)
+        {
             b.Logging.ClearProviders();
             b.Services.AddSingleton(new StorageContext(connection, new StorageOptions(), counter));
-        });
+        }
 
-        // Seed: the same calls a flow makes for one email (replay marker, row, queue message).
-        var outbox = app.Services.GetRequiredService<Outbox>();
-        await app.Services.GetRequiredService<StorageContext>().ReadyAsync();
-        var seed = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, messages), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        double seedSeconds;
+        // Seed with the app's services before any host polls the queue: the same calls a flow makes
+        // for one email (replay marker, row, queue message).
+        using (var seeder = AccountFunctionsApp.Build([], b => { b.Configuration.AddInMemoryCollection(settings); Configure(b); }))
         {
-            var row = outbox.Create(Guid.CreateVersion7().ToString("N"), EmailTemplates.PasswordChanged, $"mail{i}@example.test", "Bench Person");
-            await outbox.CommitAsync(row, ct);
-        });
-        var seedSeconds = seed.Elapsed.TotalSeconds;
+            var outbox = seeder.Services.GetRequiredService<Outbox>();
+            await seeder.Services.GetRequiredService<StorageContext>().ReadyAsync();
+            var seed = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, messages), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            {
+                var row = outbox.Create(Guid.CreateVersion7().ToString("N"), EmailTemplates.PasswordChanged, $"mail{i}@example.test", "Bench Person");
+                await outbox.CommitAsync(row, ct);
+            });
+            seedSeconds = seed.Elapsed.TotalSeconds;
+        }
 
         var calls = counter.Count;
         var opsBefore = counter.ByFlow.ToDictionary(kv => kv.Key, kv => kv.Value);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var azuriteCpu = Cpu(azurite);
         var sw = Stopwatch.StartNew();
-        await app.StartAsync();
+        // The local host and the worker: the host polls the queue and invokes SendEmail, as in Azure.
+        await using var app = await InProcessWorker.StartAsync(BenchRoot.AppDirectory, settings, Configure);
         double? first = null;
         var timeout = Stopwatch.StartNew();
         while (mail.Delivered < messages && timeout.Elapsed < TimeSpan.FromMinutes(3))
@@ -66,7 +72,7 @@ public static class EmailBench
         var drainCalls = counter.Count - calls;
         var usedCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         var usedAzurite = Cpu(azurite) - azuriteCpu;
-        await app.StopAsync();
+
 
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; Azurite in memory on loopback");
         Console.WriteLine($"Seeded {messages} outbox rows + queue messages in {seedSeconds:F1} s ({messages / seedSeconds:F0}/s, 3 storage calls each)");

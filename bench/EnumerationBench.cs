@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using AccountFunctions.Core;
+using AccountFunctions.Functions.Tests.Support;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions;
@@ -27,15 +28,14 @@ public static class EnumerationBench
 
     public static async Task RunAsync(string connection, int samples)
     {
-        var port = FreePort();
-        var url = $"http://127.0.0.1:{port}";
-        var app = AccountFunctionsApp.Build(["--urls", url], b =>
-        {
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        await using var app = await InProcessWorker.StartAsync(BenchRoot.AppDirectory, new Dictionary<string, string?>
             {
                 ["AzureWebJobsStorage"] = connection,
                 ["Storage:Prefix"] = "enum",
-                ["Triggers:RunLocally"] = "false", // emails stay in the outbox; no background work
+                // Emails stay in the outbox (SendEmail disabled); no background work.
+                ["AzureWebJobs.SendEmail.Disabled"] = "true",
+                ["EmailOutboxQueue"] = "enum-email-outbox",
+                ["LockoutSweepSchedule"] = "0 0 0 1 1 *",
                 ["Lockout:MaxFailedAttempts"] = "1000000",
                 ["RateLimits:Signup:PermitLimit"] = "1000000000",
                 ["RateLimits:Login:PermitLimit"] = "1000000000",
@@ -43,11 +43,8 @@ public static class EnumerationBench
                 ["RateLimits:Forgot:PermitLimit"] = "1000000000",
                 ["RateLimits:Resend:PermitLimit"] = "1000000000",
                 ["RateLimits:CodeEntry:PermitLimit"] = "1000000000",
-            });
-            b.Logging.ClearProviders();
-        });
-        await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+            }, b => b.Logging.ClearProviders());
+        using var http = new HttpClient { BaseAddress = app.BaseAddress };
 
         // Accounts: one verified and one unverified per sample (resend matters for the unverified).
         var verified = new List<string>();
@@ -123,7 +120,7 @@ public static class EnumerationBench
         Console.WriteLine("| endpoint                             | samples | answers    | answer (status body)               | p50 known | p50 unkn. | known vs unknown | <=10 % |");
         Console.WriteLine("|--------------------------------------|---------|------------|------------------------------------|-----------|-----------|------------------|--------|");
         foreach (var r in rows) Console.WriteLine(r);
-        await app.StopAsync();
+
     }
 
     private static string Truncate(string s) => s.Length > 34 ? s[..33] + "…" : s;

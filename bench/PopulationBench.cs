@@ -4,6 +4,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AccountFunctions.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Azure.Functions.Worker;
+using AccountFunctions.Functions.Tests.Support;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions;
@@ -55,20 +58,14 @@ public static class PopulationBench
     public static async Task RunAsync(string connection, CountingPolicy counter, int seconds, int workers, Process azurite)
     {
         await using var mail = await BenchMail.StartAsync();
-        var appPort = FreePort();
-        var url = $"http://127.0.0.1:{appPort}";
-        var app = AccountFunctionsApp.Build(["--urls", url], b =>
-        {
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        await using var app = await InProcessWorker.StartAsync(BenchRoot.AppDirectory, new Dictionary<string, string?>
             {
                 ["AzureWebJobsStorage"] = connection,
-                ["Accounts:PublicBaseUrl"] = url,
+                ["EmailOutboxQueue"] = "email-outbox",
+                ["LockoutSweepSchedule"] = "0 0 0 1 1 *", // the sweep is not part of this run
                 ["Email:Transport"] = "SendGrid",
                 ["Email:SendGrid:ApiKey"] = BenchMail.ApiKey,
                 ["Email:SendGrid:Host"] = mail.Url,
-                ["Triggers:RunLocally"] = "true",
-                ["Triggers:PollInterval"] = "00:00:00.100",
-                ["Triggers:SweepInterval"] = "1.00:00:00", // the sweep is not part of this run
                 ["Lockout:MaxFailedAttempts"] = "1000000",
                 // The driver is one address: the per-IP limits stay on (their batched syncs are
                 // counted) but with room for the whole run.
@@ -78,12 +75,19 @@ public static class PopulationBench
                 ["RateLimits:Forgot:PermitLimit"] = "1000000000",
                 ["RateLimits:Resend:PermitLimit"] = "1000000000",
                 ["RateLimits:CodeEntry:PermitLimit"] = "1000000000",
-            });
+            }, b =>
+        {
             b.Logging.ClearProviders();
             b.Services.AddSingleton(new StorageContext(connection, new StorageOptions(), counter));
-            b.Services.AddSingleton<IStartupFilter, FlowTagFilter>();
+            // Storage calls are counted by flow: the function runs in the invocation's context, not the
+            // HTTP request's, so the tag is set in worker middleware from the forwarded request's header.
+            b.UseMiddleware(async (context, next) =>
+            {
+                CountingPolicy.Flow.Value = context.GetHttpContext()?.Request.Headers[FlowHeader].FirstOrDefault();
+                await next();
+            });
         });
-        await app.StartAsync();
+        var url = app.BaseAddress.ToString().TrimEnd('/');
         var hasher = app.Services.GetRequiredService<PasswordHasher>();
         var stored = hasher.Hash("bench passphrase for one hash");
         var hashMs = Enumerable.Range(0, 30).Select(_ => { var t = Stopwatch.GetTimestamp(); hasher.Verify("bench passphrase for one hash", stored); return Stopwatch.GetElapsedTime(t).TotalMilliseconds; })
@@ -271,7 +275,6 @@ public static class PopulationBench
         Console.WriteLine("|---|---|");
         foreach (var (key, value) in background.OrderBy(kv => kv.Key.Op, StringComparer.Ordinal))
             Console.WriteLine($"| {key.Op} | {(double)value / Math.Max(1, delivered):F2} |");
-        await app.StopAsync();
     }
 
     private static double Cpu(Process p)
@@ -287,18 +290,4 @@ public static class PopulationBench
     }
 
     private sealed class FlowFailed : Exception;
-
-    /// <summary>Puts the request's flow name where the counting policy finds it.</summary>
-    private sealed class FlowTagFilter : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use(async (context, nextMiddleware) =>
-            {
-                CountingPolicy.Flow.Value = context.Request.Headers[FlowHeader].FirstOrDefault();
-                await nextMiddleware(context);
-            });
-            next(app);
-        };
-    }
 }

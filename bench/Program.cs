@@ -10,6 +10,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using AccountFunctions.Bench;
 using AccountFunctions.Core;
+using AccountFunctions.Functions.Tests.Support;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions;
@@ -23,7 +24,7 @@ var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).Fi
 var root = Directory.GetCurrentDirectory();
 while (!File.Exists(Path.Combine(root, "AccountFunctions.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Run from inside the repository.");
 
-int tablePort = FreePort(), queuePort = FreePort(), blobPort = FreePort(), appPort = FreePort();
+int tablePort = FreePort(), queuePort = FreePort(), blobPort = FreePort();
 using var azurite = Process.Start(new ProcessStartInfo(Path.Combine(root, "node_modules/.bin/azurite"),
     $"--silent --inMemoryPersistence --skipApiVersionCheck --loose --blobPort {blobPort} --queuePort {queuePort} --tablePort {tablePort} " +
     "--blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1") { RedirectStandardOutput = true, RedirectStandardError = true })!;
@@ -56,24 +57,26 @@ try
         await EmailBench.RunAsync(connection, counter, messages, azurite);
         return;
     }
-    var url = $"http://127.0.0.1:{appPort}";
-    var app = AccountFunctionsApp.Build(["--urls", url], b =>
-    {
-        b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    await using var app = await InProcessWorker.StartAsync(BenchRoot.AppDirectory, new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = connection,
-            ["Triggers:RunLocally"] = "false", // no background storage calls while measuring
+            // Emails stay in the queue (SendEmail disabled, as Azure's AzureWebJobs.<name>.Disabled does) and the
+            // timer never fires: no background storage calls while measuring.
+            ["AzureWebJobs.SendEmail.Disabled"] = "true",
+            ["EmailOutboxQueue"] = "email-outbox",
+            ["LockoutSweepSchedule"] = "0 0 0 1 1 *",
             ["Lockout:MaxFailedAttempts"] = "1000000",
             // The driver is one address: the per-IP limits stay on (their batched syncs are
             // counted below) but with room for the whole run.
             ["RateLimits:Signup:PermitLimit"] = "1000000000",
             ["RateLimits:Login:PermitLimit"] = "1000000000",
             ["RateLimits:CodeEntry:PermitLimit"] = "1000000000",
-        });
+        }, b =>
+    {
         b.Logging.ClearProviders();
         b.Services.AddSingleton(new StorageContext(connection, new StorageOptions(), counter));
     });
-    await app.StartAsync();
+    var url = app.BaseAddress.ToString().TrimEnd('/');
     var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
     using var http = new HttpClient(handler) { BaseAddress = new Uri(url) };
 
@@ -146,7 +149,6 @@ try
     var login = results[0];
     Console.WriteLine();
     Console.WriteLine($"Login throughput is {100 * login.PerSecond / hashBound:F0}% of the hash-bound limit (goal >= 95%).");
-    await app.StopAsync();
 }
 finally
 {

@@ -25,12 +25,12 @@ public static class SweepBench
         var rows = new List<(int Size, double Ms, double Calls, int Locked)>();
         foreach (var size in sizes)
         {
-            var app = AccountFunctionsApp.Build(["--urls", "http://127.0.0.1:0"], b =>
+            // The app's services, not started: the sweep is called directly, as its timer function does.
+            using var app = AccountFunctionsApp.Build([], b =>
             {
                 b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
                 {
                     ["AzureWebJobsStorage"] = connection,
-                    ["Triggers:RunLocally"] = "false",
                 });
                 b.Logging.ClearProviders();
                 b.Services.AddSingleton(new StorageContext(connection, new StorageOptions { Prefix = $"sweep{size}" }, counter));

@@ -58,6 +58,7 @@ public sealed class TriggerTests(TriggerFixture fixture) : IClassFixture<Trigger
     [InlineData("""{"accountId": "nobody", "messageId": ""}""")]
     public async Task AMessageTheFunctionCannotUseIsRetriedThenPoisoned(string text)
     {
+        await App.Storage.ReadyAsync();
         var marker = Guid.NewGuid().ToString("N");
         var body = text.Replace("nobody", "nobody" + marker);
         await App.Storage.Outbox.SendMessageAsync(body);

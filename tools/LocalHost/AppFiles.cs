@@ -19,7 +19,10 @@ internal sealed class AppFiles
 
     private static readonly JsonDocumentOptions Lenient = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
-    public static AppFiles Load(string appDirectory)
+    /// <summary>The app settings that override host.json, as in Azure: <c>AzureFunctionsJobHost__a__b</c> sets <c>a.b</c>.</summary>
+    public const string HostJsonOverridePrefix = "AzureFunctionsJobHost__";
+
+    public static AppFiles Load(string appDirectory, IReadOnlyDictionary<string, string>? settings = null)
     {
         appDirectory = Path.GetFullPath(appDirectory);
         var workerConfigPath = Path.Combine(appDirectory, "worker.config.json");
@@ -35,6 +38,9 @@ internal sealed class AppFiles
         var hostJson = File.Exists(hostJsonPath)
             ? JsonNode.Parse(File.ReadAllText(hostJsonPath), documentOptions: Lenient)?.AsObject() ?? new JsonObject()
             : new JsonObject();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            if (key.StartsWith(HostJsonOverridePrefix, StringComparison.OrdinalIgnoreCase))
+                Override(hostJson, key[HostJsonOverridePrefix.Length..].Split("__"), value);
 
         var extensions = Child(hostJson, "extensions");
         var http = extensions is null ? null : Child(extensions, "http");
@@ -77,6 +83,23 @@ internal sealed class AppFiles
         }
         return list;
     }
+
+    /// <summary>Sets one host.json value at a path of (case-insensitive) property names, creating objects on the way.</summary>
+    private static void Override(JsonObject root, string[] path, string value)
+    {
+        var node = root;
+        foreach (var name in path[..^1])
+        {
+            if (Child(node, name) is { } child) { node = child; continue; }
+            var created = new JsonObject();
+            node[ExistingName(node, name) ?? name] = created;
+            node = created;
+        }
+        node[ExistingName(node, path[^1]) ?? path[^1]] = JsonValue.Create(value);
+    }
+
+    private static string? ExistingName(JsonObject o, string name) =>
+        o.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Case-insensitive property lookup (host.json keys are case-insensitive in Azure).</summary>
     internal static JsonNode? Property(JsonObject o, string name)

@@ -85,8 +85,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     public static async Task<LocalFunctionsHost> StartAsync(LocalHostOptions options, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var files = AppFiles.Load(options.AppDirectory);
         var settings = LocalHost.AppSettings.Load(options);
+        var files = AppFiles.Load(options.AppDirectory, settings.Values);
         var host = new LocalFunctionsHost(options, files, settings);
         try
         {
