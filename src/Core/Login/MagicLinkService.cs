@@ -55,8 +55,16 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
 
     public async Task<Result<SignIn>> RedeemAsync(MagicRedeemRequest request, ClientInfo client, CancellationToken ct = default)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var redeemed = await tokens.RedeemAsync(TokenPurpose.Magic, request.Token, request.Email, request.Code, ct);
-        if (!redeemed.Ok) return redeemed.Error!;
+        if (!redeemed.Ok)
+        {
+            // {email, code}: a wrong code for an address with a live code counts a try (a write);
+            // for any other address nothing is found. The same floor as requesting one holds both
+            // answers, so the time does not tell which addresses have an account (issue 18).
+            if (request.Token is null) await EnumerationFloor.HoldAsync(security.EnumerationFloor, started, ct);
+            return redeemed.Error!;
+        }
         var (accountId, grant, _) = redeemed.Value!;
 
         // The grant is cleared with the ETag (the link and the code of one email die together), so
