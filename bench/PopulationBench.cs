@@ -55,7 +55,12 @@ public static class PopulationBench
         public readonly ConcurrentQueue<string> Samples = new();
     }
 
-    public static async Task RunAsync(string connection, CountingPolicy counter, int seconds, int workers, Process azurite)
+    /// <param name="hot">
+    /// The "one hot account" mix (issue 17): every worker is a client of the same account, with a
+    /// session of its own: log in (50%), GET /api/me (25%), refresh (20%), PATCH /api/me (5%).
+    /// Sign-ins of one account at the same moment must never fail because another succeeded.
+    /// </param>
+    public static async Task RunAsync(string connection, CountingPolicy counter, int seconds, int workers, Process azurite, bool hot = false)
     {
         await using var mail = await BenchMail.StartAsync();
         await using var app = await InProcessWorker.StartAsync(BenchRoot.AppDirectory, new Dictionary<string, string?>
@@ -179,6 +184,19 @@ public static class PopulationBench
             p.Email = newEmail;
         }
 
+        Person? hotAccount = hot ? await SignupAsync() : null;
+        stats.Clear(); // the hot mix reports its own flows only
+
+        async Task HotStepAsync(Person client, Random random)
+        {
+            var roll = random.Next(100);
+            if (client.Access is null || roll < 50) await LoginAsync(client);
+            else if (roll < 75) await Call("GET /api/me", HttpMethod.Get, "/api/me", null, client.Access, HttpStatusCode.OK);
+            else if (roll < 95)
+                Keep(client, await Json(await Call("POST /api/token/refresh", HttpMethod.Post, "/api/token/refresh", new { refreshToken = client.Refresh }, null, HttpStatusCode.OK)));
+            else await Call("PATCH /api/me", HttpMethod.Patch, "/api/me", new { bio = $"edited {Guid.NewGuid():N}" }, client.Access, HttpStatusCode.OK);
+        }
+
         var callsBefore = counter.ByFlow.ToDictionary(kv => kv.Key, kv => kv.Value);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var azuriteCpuBefore = Cpu(azurite);
@@ -189,8 +207,15 @@ public static class PopulationBench
         {
             var random = new Random(w);
             Person? p = null;
+            var client = hotAccount is null ? null : new Person { Email = hotAccount.Email, Password = hotAccount.Password };
             while (Stopwatch.GetTimestamp() < stop)
             {
+                if (client is not null)
+                {
+                    try { await HotStepAsync(client, random); }
+                    catch (FlowFailed) { client.Access = null; } // counted; sign in again
+                    continue;
+                }
                 try
                 {
                     if (p is null) { p = await SignupAsync(); continue; }
@@ -232,7 +257,7 @@ public static class PopulationBench
 
         var security = app.Services.GetRequiredService<SecurityOptions>();
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; Azurite in memory on loopback; " +
-            $"{workers} workers for {seconds} s (ran {elapsed:F0} s with the journeys in flight)");
+            $"{workers} workers for {seconds} s (ran {elapsed:F0} s with the journeys in flight){(hot ? "; mix: one hot account, every worker a client of it" : "")}");
         Console.WriteLine($"Argon2id (m={security.HashMemoryKiB} KiB, t={security.HashIterations}, p=1): median {hashMs:F1} ms per hash on this machine");
         Console.WriteLine($"People signed up: {people} (incl. moved addresses); emails delivered: {delivered}; " +
             $"CPU used: bench process (driver + app + drain + mail endpoint) {cpu:F0} s, Azurite {azuriteCpu:F0} s, over {elapsed:F0} s wall on {Environment.ProcessorCount} cores");

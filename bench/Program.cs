@@ -48,7 +48,7 @@ try
     if (args.Contains("--population"))
     {
         var workers = args.SkipWhile(a => a != "--workers").Skip(1).Select(int.Parse).FirstOrDefault(8);
-        await PopulationBench.RunAsync(connection, counter, args.Contains("--seconds") ? seconds : 120, workers, azurite);
+        await PopulationBench.RunAsync(connection, counter, args.Contains("--seconds") ? seconds : 120, workers, azurite, hot: args.Contains("--hot-account"));
         return;
     }
     if (args.Contains("--email"))

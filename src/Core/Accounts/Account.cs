@@ -50,7 +50,17 @@ public sealed class Account : ITableEntity
     public string? PasswordHash { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>
+    /// Written without an ETag by sign-ins (a merge of this property alone, at most about once a
+    /// minute per account: SessionService.LastLogin), so parallel sign-ins never conflict over it.
+    /// </summary>
     public DateTimeOffset? LastLoginAt { get; set; }
+    /// <summary>
+    /// Bumped (with the ETag) by every change that ends all sessions: lock, password reset or
+    /// change, email revert. A session made under an older epoch is dead at once, even one that a
+    /// racing sign-in committed after the sessions were ended (sign-ins do not write this row).
+    /// </summary>
+    public int SessionEpoch { get; set; }
     /// <summary>When an unconfirmed email locks the account (signup or email change).</summary>
     public DateTimeOffset? ConfirmationDeadline { get; set; }
     /// <summary>Id of the verification link/code pair in force; older ones are superseded.</summary>

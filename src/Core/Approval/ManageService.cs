@@ -45,7 +45,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     public const string AdminLockReason = "admin";
     private const int MaxQueryLength = EmailAddress.MaxLength;
     private const int MaxPagesPerRequest = 10;
-    private const int MaxAttempts = 5;
+    private const int MaxAttempts = Contention.Attempts;
 
     private static readonly string[] Statuses =
         [AccountStatus.Unverified, AccountStatus.PendingApproval, AccountStatus.Active, AccountStatus.Locked, AccountStatus.Rejected];
@@ -172,12 +172,13 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
             if (account.Status == AccountStatus.Locked) return Task.FromResult<Result<Change>>(Errors.InvalidState);
             account.StatusBeforeLock = account.Status;
             account.Status = AccountStatus.Locked;
+            account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
             account.LockReason = Clean(reason) ?? AdminLockReason;
             return Task.FromResult<Result<Change>>(Notice(account, account.Email, EmailTemplates.AccountLockedByAdmin, ("reason", Clean(reason))));
         }, ct);
         if (!result.Ok) return result.Error!;
-        // After the status change: a login racing this one either committed first (its session
-        // is found here) or fails on the account's ETag and then sees the lock.
+        // The epoch bump already killed every session, also one a racing sign-in commits after
+        // this (sign-ins write no ETag on the account); this removes the rows.
         await sweeper.EndSessionsAsync(id, ct);
         log.LogInformation("Account {AccountId} locked by an admin", id);
         await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? AdminLockReason)), callerId);
@@ -240,6 +241,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         await storage.ReadyAsync();
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
             if (account is null) return Errors.NotFound;
             var now = time.GetUtcNow();

@@ -134,6 +134,37 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         }
     }
 
+    /// <summary>Partition of the placeholder rows <see cref="DecoyAsync"/> inserts into; no listing reads it.</summary>
+    public const string DecoyPartition = "decoy";
+
+    /// <summary>
+    /// The calls of an event with an account (two inserts, as <see cref="RecordAsync"/> makes), for
+    /// a path that must not differ from it by its work: a failed login of an unknown identifier.
+    /// Both insert fixed placeholder rows that exist after the first time, so they conflict (409)
+    /// and nothing accumulates and nothing about the identifier is stored. Never throws.
+    /// </summary>
+    public async Task DecoyAsync()
+    {
+        try
+        {
+            await storage.ReadyAsync();
+            await Task.WhenAll(new[] { "a", "b" }.Select(async rk =>
+            {
+                try
+                {
+                    await storage.Audit.AddEntityAsync(new AuditRow { PartitionKey = DecoyPartition, RowKey = rk, At = DateTimeOffset.UnixEpoch, Type = "decoy" });
+                }
+                catch (RequestFailedException e) when (e.Status == 409)
+                {
+                }
+            }));
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "Placeholder audit write failed");
+        }
+    }
+
     /// <summary>What a deleted account is called in the audit trail: stable, not reversible without the token key.</summary>
     public async Task<string> PseudonymAsync(string accountId) =>
         PseudonymPrefix + Convert.ToHexStringLower((await keys.MacAsync("audit-pseudonym", accountId)).AsSpan(0, 16));

@@ -244,6 +244,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             deadline = account.ConfirmationDeadline;
             var now = time.GetUtcNow();
             account.RevertEpoch++;
+            account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
             account.Email = row.OldEmail;
             account.PendingEmail = null;
             account.VerificationGrant = null;
@@ -290,8 +291,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             if (account is null) return Errors.InvalidToken;
         }
 
-        // After the account update, so a login racing it either made its session first (ended here)
-        // or fails on the account's ETag and then finds no password.
+        // The epoch bump above already killed every session; this removes the rows.
         await sweeper.EndSessionsAsync(accountId, ct);
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)

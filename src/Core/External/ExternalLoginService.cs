@@ -145,17 +145,17 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (string.IsNullOrEmpty(code)) return Errors.Validation("code", "The code from the return URL is required.");
         var redeemed = await tokens.RedeemLinkAsync(TokenPurpose.External, code, ct);
         if (!redeemed.Ok) return redeemed.Error!;
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(redeemed.Value!.AccountId, Account.Row, ct);
             if (account is null) return Errors.InvalidToken;
             if (LoginService.StatusError(account) is { } refused) return refused;
             // The provider proved one factor; an account with MFA still answers its second.
             if (account.MfaEnabled) return SignIn.Mfa(await mfa.IssueAsync(account.Id, rememberMe, useCookie, ct));
-            var session = sessions.New(account.Id, rememberMe, client);
-            account.LastLoginAt = time.GetUtcNow();
-            if (await storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
+            var session = sessions.New(account, rememberMe, client);
+            // No ETag needed: parallel sign-ins never conflict; a racing lock bumps SessionEpoch.
+            if (await storage.Accounts.TrySubmitAsync(sessions.SignInActions(account, session), ct))
             {
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
                     AuditLog.Detail(("session", session.SessionId), ("method", "external")));
@@ -182,8 +182,9 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     {
         var provider = providerName.ToLowerInvariant();
         await storage.ReadyAsync();
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             if (account is null) return Errors.Unauthorized;
             var links = ExternalLinks.Read(account);
@@ -293,8 +294,9 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     /// <summary>Adds the link to the account's list (ETag); null when the account is gone.</summary>
     private async Task<Account?> AddLinkAsync(Account account, string provider, string subject, DateTimeOffset linkedAt, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var links = ExternalLinks.Read(account);
             if (links.Any(l => l.Provider == provider && l.Subject == subject)) return account;
             links.Add(new ExternalLogin(provider, subject, linkedAt));

@@ -74,6 +74,7 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditL
             // An email change (PendingEmail set) is told at the verified address, never the unproven new one.
             var change = account.PendingEmail is not null;
             account.Status = AccountStatus.Locked;
+            account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
             account.LockReason = change ? UnconfirmedEmailChange : UnconfirmedEmail;
             account.ConfirmationDeadline = null;
             account.VerificationGrant = null;

@@ -13,10 +13,12 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 
 /// <summary>
 /// Password sign-in. Unknown identifier and wrong password answer alike, and the unknown path
-/// verifies against a dummy hash so both take one hash's time. The account's status is told
-/// only once the password is right. Storage: one query of the identifier's partition (owner +
-/// throttle rows), the account read, then one transaction (session insert + last-login update)
-/// in the account's partition: three calls. With MFA on, the right password gets an mfaToken
+/// does the same work: a dummy hash, a read of a placeholder account row, the throttle write and
+/// placeholder audit inserts, so both take one hash's time and the same storage calls. The
+/// account's status is told only once the password is right. Storage: one query of the
+/// identifier's partition (owner + throttle rows) with, for an email, the query of its claims
+/// beside it, the account read, then one transaction (session insert, and the last-login time
+/// when stale) in the account's partition. With MFA on, the right password gets an mfaToken
 /// instead (MfaChallenges) and the session comes from the second step.
 /// </summary>
 public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers,
@@ -40,9 +42,14 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         // a blocked identifier is refused before any hashing. Its state shares the owner row's
         // partition: one query reads both.
         var partition = Partition(identifier);
+        var isNumber = AccountNumber.Parse(identifier) is not null;
+        // Unverified claims on an address are queried beside it on every email path, found or not,
+        // so a known and an unknown address make the same calls (issue 18; LoginTests counts them).
+        var claimsQuery = isNumber ? null : identifiers.ListClaimsAsync(EmailAddress.Hash(identifier), 1, ct);
         var (owner, throttleRow) = await throttle.ReadAsync(partition, ct);
+        var claims = claimsQuery is null ? null : await claimsQuery;
         if (throttle.Blocked(throttleRow) is { } wait) return Errors.TooManyRequests(wait);
-        var account = await FindAsync(identifier, owner, ct);
+        var account = await FindAsync(identifier, owner, claims?.FirstOrDefault(), ct);
         if (account?.PasswordHash is null || !hasher.Verify(request.Password!, account.PasswordHash))
         {
             if (account?.PasswordHash is null) hasher.VerifyDummy(request.Password!);
@@ -50,7 +57,14 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
             await FailedAsync(partition, throttleRow, account, client, ct);
             return Errors.InvalidCredentials;
         }
+        var verified = account.PasswordHash;
 
+        // Parallel sign-ins of one account must all succeed (issue 17): the session insert and the
+        // last sign-in time need no ETag (SessionService.SignInActions), so they never conflict with
+        // each other. What must be exact still is: a hash upgrade is written with the ETag read
+        // (retried with back-off, dropped if another sign-in upgraded it first), and a lock, reset
+        // or password change racing this sign-in bumps SessionEpoch, which kills this session even
+        // if it commits after the sessions were ended.
         for (var attempt = 0; ; attempt++)
         {
             if (StatusError(account) is { } refused)
@@ -58,30 +72,43 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
                 return refused;
             }
+            var upgrade = hasher.NeedsRehash(account.PasswordHash!);
             if (account.MfaEnabled)
             {
                 // The password is known only now: upgrade its hash here, not at the second step.
-                if (hasher.NeedsRehash(account.PasswordHash!))
+                if (upgrade)
                 {
                     account.PasswordHash = hasher.Hash(request.Password!);
                     await storage.Accounts.TryReplaceAsync(account, ct); // lost to a concurrent change: next time
                 }
                 return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
             }
-            var now = time.GetUtcNow();
-            var session = sessions.New(account.Id, request.RememberMe == true, client);
-            account.LastLoginAt = now;
-            if (hasher.NeedsRehash(account.PasswordHash!)) account.PasswordHash = hasher.Hash(request.Password!);
-            if (await storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
+            var session = sessions.New(account, request.RememberMe == true, client);
+            TableTransactionAction[] actions;
+            if (upgrade)
+            {
+                account.PasswordHash = hasher.Hash(request.Password!);
+                account.LastLoginAt = time.GetUtcNow();
+                actions = [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)];
+            }
+            else actions = sessions.SignInActions(account, session);
+            if (await storage.Accounts.TrySubmitAsync(actions, ct))
             {
                 log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
                 return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
             }
-            if (attempt >= 3) throw new ConcurrencyConflictException("Account kept changing during sign-in.");
+            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during sign-in.");
+            await Contention.BackOffAsync(attempt, ct);
             account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (account is null) return Errors.InvalidCredentials;
+            if (account?.PasswordHash is null) return Errors.InvalidCredentials;
+            // Changed meanwhile: upgraded by a racing sign-in (still this password), or changed or
+            // reset (then the password checked above is no longer the account's).
+            if (account.PasswordHash != verified)
+            {
+                if (!hasher.Verify(request.Password!, account.PasswordHash)) return Errors.InvalidCredentials;
+                verified = account.PasswordHash;
+            }
         }
     }
 
@@ -91,22 +118,20 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         : IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(identifier));
 
     /// <summary>
-    /// Counts a failed login. For an identifier that belongs to an account the failure is also
-    /// audited, beside the count, so the known path takes no longer than the unknown one; the
-    /// failure that starts a block records the throttle.
+    /// Counts a failed login, and audits it beside the count: for an identifier that belongs to an
+    /// account the real event, for one that does not the same two inserts into a placeholder row
+    /// (AuditLog.DecoyAsync), so both take the same calls and the same time; likewise for the
+    /// failure that starts a block.
     /// </summary>
     private async Task FailedAsync(string partition, ThrottleRow? throttleRow, Account? account, ClientInfo client, CancellationToken ct)
     {
         var count = throttle.RecordFailureAsync(partition, throttleRow, ct);
-        if (account is null)
-        {
-            await count;
-            return;
-        }
-        await Task.WhenAll(count, audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCredentials.Code))));
-        if (await count)
-            await audit.RecordAsync(AuditEvent.LoginThrottled, account.Id, client.IpAddress,
-                AuditLog.Detail(("failures", lockout.MaxFailedAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        await Task.WhenAll(count, account is null ? audit.DecoyAsync()
+            : audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCredentials.Code))));
+        if (!await count) return;
+        if (account is null) await audit.DecoyAsync();
+        else await audit.RecordAsync(AuditEvent.LoginThrottled, account.Id, client.IpAddress,
+            AuditLog.Detail(("failures", lockout.MaxFailedAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 
     public static Error? StatusError(Account account) => account.Status switch
@@ -121,18 +146,28 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
     /// <summary>
     /// The verified owner of the address (or the account number's owner); failing that, the newest
     /// unverified claim on the address (so its owner learns to verify). Only one candidate, so only
-    /// one hash, whatever exists.
+    /// one hash, whatever exists; and exactly one account read whatever exists: when there is no
+    /// candidate, a read of a row that does not exist, as long as a real one.
     /// </summary>
-    private async Task<Account?> FindAsync(string identifier, IdentifierRow? owner, CancellationToken ct)
+    private async Task<Account?> FindAsync(string identifier, IdentifierRow? owner, IdentifierRow? claim, CancellationToken ct)
     {
-        var owned = owner is null ? null : await storage.Accounts.GetOrNullAsync<Account>(owner.AccountId, Account.Row, ct);
-        if (AccountNumber.Parse(identifier) is { } number) return owned?.AccountNumber == number ? owned : null;
-        if (!EmailAddress.IsValid(identifier)) return null;
-        var hash = EmailAddress.Hash(identifier);
-        if (owned is { EmailVerified: true, Email: not null } && EmailAddress.Hash(owned.Email) == hash) return owned;
-        var claim = (await identifiers.ListClaimsAsync(hash, 1, ct)).FirstOrDefault();
-        if (claim is null) return null;
-        var account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);
+        var number = AccountNumber.Parse(identifier);
+        var hash = number is null && EmailAddress.IsValid(identifier) ? EmailAddress.Hash(identifier) : null;
+        // The owner row names the owner; its account row confirms it still holds the identifier
+        // (an email change or revert may have moved it). Otherwise the newest claim is the candidate.
+        var candidate = owner?.AccountId ?? (hash is null ? null : claim?.AccountId);
+        var account = await storage.Accounts.GetOrNullAsync<Account>(candidate ?? Account.NewId(), Account.Row, ct);
+        if (account is null) return null;
+        if (number is not null) return account.AccountNumber == number ? account : null;
+        if (hash is null) return null;
+        if (owner is not null)
+        {
+            if (account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == hash) return account;
+            // A stale owner row (rare): fall back to the claim, with one more read.
+            if (claim is null) return null;
+            account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);
+            if (account is null) return null;
+        }
         return account is { EmailVerified: false, Email: not null } && EmailAddress.Hash(account.Email) == hash ? account : null;
     }
 }

@@ -56,11 +56,19 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
         return row?.BlockedUntil is { } until && until > now ? until - now : null;
     }
 
-    /// <summary>Counts one failure (ETag retries, so racing instances lose none); true when it starts a block.</summary>
+    /// <summary>Attempts at counting one failure; each racer that loses waits a random, growing time.</summary>
+    public const int Attempts = 30;
+
+    /// <summary>
+    /// Counts one failure with the ETag read (racers retry with jittered back-off, so none is lost);
+    /// true when it starts a block. A count that still cannot be written is a conflict (409), never
+    /// a failure dropped in silence.
+    /// </summary>
     public async Task<bool> RecordFailureAsync(string partition, ThrottleRow? row, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 10; attempt++)
+        for (var attempt = 0; attempt < Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var now = time.GetUtcNow();
             var next = row ?? new ThrottleRow { PartitionKey = partition };
             if (next.WindowEnd <= now)
@@ -83,7 +91,7 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
             if (written) return blocks;
             row = await storage.Identifiers.GetOrNullAsync<ThrottleRow>(partition, ThrottleRow.Row, ct);
         }
-        return false;
+        throw new ConcurrencyConflictException("Could not count a failed login after repeated conflicts.");
     }
 
     public TimeSpan BlockFor(int strikes)

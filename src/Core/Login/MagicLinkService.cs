@@ -34,8 +34,9 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
         if (account is null) return "accepted";
 
         var grant = await tokens.IssueAsync(TokenPurpose.Magic, account.Id, subject, options.MagicLinkLifetime, ct);
-        for (var attempt = 0; attempt < 5 && account is not null; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts && account is not null; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             account.MagicGrant = grant.TokenId;
             var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
@@ -54,12 +55,24 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
 
     public async Task<Result<SignIn>> RedeemAsync(MagicRedeemRequest request, ClientInfo client, CancellationToken ct = default)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var redeemed = await tokens.RedeemAsync(TokenPurpose.Magic, request.Token, request.Email, request.Code, ct);
-        if (!redeemed.Ok) return redeemed.Error!;
+        if (!redeemed.Ok)
+        {
+            // {email, code}: a wrong code for an address with a live code counts a try (a write);
+            // for any other address nothing is found. The same floor as requesting one holds both
+            // answers, so the time does not tell which addresses have an account (issue 18).
+            if (request.Token is null) await EnumerationFloor.HoldAsync(security.EnumerationFloor, started, ct);
+            return redeemed.Error!;
+        }
         var (accountId, grant, _) = redeemed.Value!;
 
-        for (var attempt = 0; attempt < 5; attempt++)
+        // The grant is cleared with the ETag (the link and the code of one email die together), so
+        // a racing write of the account (an exact one: sign-ins do not write it) makes this retry
+        // with back-off, never fail.
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             // Superseded by a newer request, or already used through the other half of the pair.
             if (account is null || account.MagicGrant != grant || !account.EmailVerified) return Errors.InvalidToken;
@@ -71,7 +84,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 if (await storage.Accounts.TryReplaceAsync(account, ct)) return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
                 continue;
             }
-            var session = sessions.New(account.Id, request.RememberMe == true, client);
+            var session = sessions.New(account, request.RememberMe == true, client);
             account.MagicGrant = null;
             account.LastLoginAt = time.GetUtcNow();
             if (await storage.Accounts.TrySubmitAsync(

@@ -99,14 +99,23 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         var codeUsed = step is { } s ? await totp.ClaimStepAsync(account.Id, s, ct) : await recovery.UseAsync(recoveryRow!, ct);
         if (!codeUsed) return Errors.InvalidCode;
 
+        // The step's marker above is the lock; TotpLastStep only moves forward, with the ETag, and
+        // only when this step is newer than the stored one. Otherwise (a recovery code, or a racer
+        // already moved it past) the session needs no ETag and cannot conflict with other sign-ins.
         var previousStep = account.TotpLastStep;
-        for (var round = 0; round < 5; round++)
+        for (var round = 0; round < Contention.Attempts; round++)
         {
-            if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last)) account.TotpLastStep = accepted;
-            account.LastLoginAt = time.GetUtcNow();
-            var session = sessions.New(account.Id, row.RememberMe, client);
-            if (await storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
+            if (round > 0) await Contention.BackOffAsync(round - 1, ct);
+            var session = sessions.New(account, row.RememberMe, client);
+            TableTransactionAction[] actions;
+            if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last))
+            {
+                account.TotpLastStep = accepted;
+                account.LastLoginAt = time.GetUtcNow();
+                actions = [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)];
+            }
+            else actions = sessions.SignInActions(account, session);
+            if (await storage.Accounts.TrySubmitAsync(actions, ct))
             {
                 if (step is not null && previousStep != account.TotpLastStep) await totp.ForgetStepAsync(account.Id, previousStep, ct);
                 log.LogInformation("Account {AccountId} signed in with {Factor}, session {SessionId}", account.Id,

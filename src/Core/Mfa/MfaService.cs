@@ -29,8 +29,9 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
         await storage.ReadyAsync();
         var secret = TotpCodes.NewSecret();
         var sealedSecret = await totp.EncryptAsync(caller.AccountId, secret);
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
             if (account is null) return Errors.Unauthorized;
             if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
@@ -67,8 +68,9 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
         // Two confirmations racing with one code: one claims the step, the other is refused.
         if (!await totp.ClaimStepAsync(account.Id, step.Value, ct)) return Errors.InvalidCode;
 
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var set = Account.NewId();
             var (codes, rows) = RecoveryCodes.New(account.Id, set, time.GetUtcNow());
             account.MfaEnabled = true;
@@ -124,8 +126,9 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             }
         }
 
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             if (!account!.MfaEnabled && account.TotpPendingSecret is null && account.RecoveryCodeSet is null) return true;
             account.MfaEnabled = false;
             account.TotpSecret = null;

@@ -77,8 +77,11 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
         if (errors.Count > 0) return Errors.Validation(errors);
 
         await storage.ReadyAsync();
-        for (var attempt = 0; attempt < 5; attempt++)
+        // Two edits can always both apply (each is re-applied to the row as read): retry with
+        // back-off rather than answer 409.
+        for (var attempt = 0; attempt < Contention.Attempts * 2; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             if (account is null) return Errors.Unauthorized;
             if (changes.Count == 0) return AccountView.From(account);

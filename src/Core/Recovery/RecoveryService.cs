@@ -50,8 +50,9 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
 
         var grant = await tokens.IssueAsync(TokenPurpose.Reset, account.Id, subject, options.PasswordResetTokenLifetime, ct);
-        for (var attempt = 0; attempt < 5 && account is not null; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts && account is not null; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             account.ResetGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
             var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
@@ -102,9 +103,11 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
             if (account is null || account.ResetGrant != grant) return Errors.InvalidToken;
             account.PasswordHash = passwordHash;
             account.ResetGrant = null;
+            account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
             account.UpdatedAt = time.GetUtcNow();
-            if (await CommitWithNoticeAsync(account, ct)) break;
-            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during password reset.");
+            if (await CommitWithNoticeAsync(account, null, ct)) break;
+            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during password reset.");
+            await Contention.BackOffAsync(attempt, ct);
         }
         await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
@@ -141,11 +144,16 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         for (var attempt = 0; ; attempt++)
         {
             account.PasswordHash = passwordHash;
+            account.SessionEpoch++; // the other sessions end, also one a racing sign-in commits later
             account.UpdatedAt = time.GetUtcNow();
-            if (await CommitWithNoticeAsync(account, ct)) break;
-            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during password change.");
+            if (await CommitWithNoticeAsync(account, caller.SessionId, ct)) break;
+            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during password change.");
+            await Contention.BackOffAsync(attempt, ct);
             account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
             if (account is null) return Errors.Unauthorized;
+            // The caller's own session ended meanwhile (signed out elsewhere): nothing to keep.
+            if (await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + caller.SessionId, ct) is null)
+                return Errors.Unauthorized;
             // Changed by someone else meanwhile: the current password we checked is no longer current.
             if (account.PasswordHash != verified) return Errors.WrongPassword;
         }
@@ -155,10 +163,16 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         return true;
     }
 
-    /// <summary>The account update and the "password changed" notice in one transaction, with the ETag read.</summary>
-    private async Task<bool> CommitWithNoticeAsync(Account account, CancellationToken ct)
+    /// <summary>
+    /// The account update and the "password changed" notice in one transaction, with the ETag read;
+    /// <paramref name="keepSessionId"/>'s session moves to the account's new SessionEpoch in it.
+    /// </summary>
+    private async Task<bool> CommitWithNoticeAsync(Account account, string? keepSessionId, CancellationToken ct)
     {
         var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, account, account.ETag) };
+        if (keepSessionId is not null)
+            actions.Add(new(TableTransactionActionType.UpdateMerge,
+                new TableEntity(account.Id, SessionRow.Prefix + keepSessionId) { [nameof(SessionRow.Epoch)] = account.SessionEpoch }, Azure.ETag.All));
         OutboxRow? mail = null;
         if (account is { EmailVerified: true, Email: not null })
         {

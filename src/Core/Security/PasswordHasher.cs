@@ -22,6 +22,10 @@ public sealed class PasswordHasher
     private readonly int _memoryKiB;
     private readonly int _passes;
     private readonly string _dummyHash;
+    private long _derivations;
+
+    /// <summary>Argon2id derivations so far (hashes and verifications): a test shows every failed login path computes one.</summary>
+    public long Derivations => Interlocked.Read(ref _derivations);
 
     public PasswordHasher(SecurityOptions options)
     {
@@ -33,6 +37,7 @@ public sealed class PasswordHasher
     public string Hash(string password)
     {
         var salt = RandomNumberGenerator.GetBytes(SaltSize);
+        Interlocked.Increment(ref _derivations);
         var hash = Derive(password, salt, _memoryKiB, _passes);
         return $"$argon2id$v=19$m={_memoryKiB},t={_passes},p=1${B64(salt)}${B64(hash)}";
     }
@@ -48,6 +53,7 @@ public sealed class PasswordHasher
             return Identity.VerifyHashedPassword(new object(), encoded[IdentityPrefix.Length..], password)
                 is not Microsoft.AspNetCore.Identity.PasswordVerificationResult.Failed;
         if (!TryParse(encoded, out var m, out var t, out var salt, out var expected)) return false;
+        Interlocked.Increment(ref _derivations);
         var actual = Derive(password, salt, m, t);
         return CryptographicOperations.FixedTimeEquals(actual, expected);
     }

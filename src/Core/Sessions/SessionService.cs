@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.IdentityModel.Tokens;
 
@@ -29,12 +30,13 @@ public sealed record Caller(string AccountId, string SessionId, string Role, Acc
 public sealed class SessionService(StorageContext storage, TokenKeys keys, AccessTokens accessTokens,
     SessionsOptions options, AuditLog audit, TimeProvider time)
 {
-    public SessionRow New(string accountId, bool rememberMe, ClientInfo client)
+    public SessionRow New(Account account, bool rememberMe, ClientInfo client)
     {
         var now = time.GetUtcNow();
         return new SessionRow
         {
-            PartitionKey = accountId,
+            PartitionKey = account.Id,
+            Epoch = account.SessionEpoch,
             RowKey = SessionRow.Prefix + Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
             Salt = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
             Generation = 0,
@@ -48,6 +50,27 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     }
 
     public static TableTransactionAction Add(SessionRow row) => new(TableTransactionActionType.Add, row);
+
+    /// <summary>How stale the stored last sign-in time may be before a sign-in writes it again.</summary>
+    public static readonly TimeSpan LastLoginPrecision = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The actions of a sign-in that need no ETag on the account row: the new session, and the last
+    /// sign-in time as an unconditional merge of that one property (no other field can be lost; of
+    /// racing sign-ins the last write wins, all within moments of each other), written only when
+    /// the stored value is older than <see cref="LastLoginPrecision"/> so that writes which must be
+    /// exact (status, hash, MFA) are seldom made to retry by sign-ins. <paramref name="account"/>
+    /// shows the new time either way.
+    /// </summary>
+    public TableTransactionAction[] SignInActions(Account account, SessionRow session)
+    {
+        var now = time.GetUtcNow();
+        var stale = account.LastLoginAt is not { } last || now - last >= LastLoginPrecision;
+        account.LastLoginAt = now;
+        return stale
+            ? [Add(session), new(TableTransactionActionType.UpdateMerge, new TableEntity(account.PartitionKey, Account.Row) { ["LastLoginAt"] = now }, ETag.All)]
+            : [Add(session)];
+    }
 
     /// <summary>The Session object for a session row at its current generation.</summary>
     public async Task<SessionView> ViewAsync(Account account, SessionRow session)
@@ -68,7 +91,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         if (claims is null) return null;
         await storage.ReadyAsync();
         var (account, session) = await ReadAsync(claims.AccountId, claims.SessionId, ct);
-        if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt) return null;
+        if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt || session.Epoch != account.SessionEpoch) return null;
         return new Caller(claims.AccountId, claims.SessionId, claims.Role, account);
     }
 
@@ -92,7 +115,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
         await storage.ReadyAsync();
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
             var (account, session) = await ReadAsync(accountId, sessionId, ct);
             if (session is null) return Errors.InvalidToken;
@@ -104,7 +127,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
                 await storage.Accounts.TryDeleteAsync(session, ct);
                 return Errors.InvalidToken;
             }
-            if (account is null || account.Status != AccountStatus.Active) return Errors.InvalidToken;
+            if (account is null || account.Status != AccountStatus.Active || session.Epoch != account.SessionEpoch) return Errors.InvalidToken;
 
             if (generation == session.Generation)
             {
@@ -112,6 +135,7 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
                 session.RotatedAt = now;
                 session.LastUsedAt = now;
                 if (await storage.Accounts.TryReplaceAsync(session, ct)) return await ViewAsync(account, session);
+                await Contention.BackOffAsync(attempt, ct);
                 continue; // a parallel refresh rotated it first: look again (the grace case)
             }
             if (generation == session.Generation - 1 && session.RotatedAt is { } rotated && now - rotated <= options.ReuseGrace)

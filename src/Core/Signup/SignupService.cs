@@ -73,7 +73,7 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, account) };
         if (account.Status == AccountStatus.Active)
         {
-            session = sessions.New(account.Id, false, client);
+            session = sessions.New(account, false, client);
             account.LastLoginAt = now;
             actions.Add(SessionService.Add(session));
         }

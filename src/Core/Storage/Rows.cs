@@ -104,6 +104,8 @@ public sealed class SessionRow : ITableEntity
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
     public string Salt { get; set; } = "";
+    /// <summary>The account's SessionEpoch when the session began; another epoch: the session is dead.</summary>
+    public int Epoch { get; set; }
     public int Generation { get; set; }
     public DateTimeOffset? RotatedAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }

@@ -22,6 +22,9 @@ public sealed class StorageContext
         ConfigureRetry(tableOptions);
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
         ConfigureRetry(queueOptions);
+        Calls = new StorageCalls(prefix);
+        tableOptions.AddPolicy(Calls, HttpPipelinePosition.PerCall);
+        queueOptions.AddPolicy(Calls, HttpPipelinePosition.PerCall);
         if (policy is not null)
         {
             tableOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
@@ -42,6 +45,9 @@ public sealed class StorageContext
         Outbox = queues.GetQueueClient(options.OutboxQueue);
         OutboxPoison = queues.GetQueueClient(options.OutboxQueue + "-poison");
     }
+
+    /// <summary>Records the calls made inside a scope (tests compare the storage work of two paths).</summary>
+    public StorageCalls Calls { get; }
 
     public TableClient Accounts { get; }
     public TableClient Identifiers { get; }

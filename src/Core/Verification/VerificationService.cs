@@ -95,7 +95,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         // Passwordless accounts are signed in by the link or code itself.
         if (account.PasswordHash is null && account.Status == AccountStatus.Active)
         {
-            var session = sessions.New(account.Id, false, client);
+            var session = sessions.New(account, false, client);
             await storage.Accounts.AddEntityAsync(session, ct);
             return new VerifyResult(account.Status, await sessions.ViewAsync(account, session));
         }
@@ -125,8 +125,9 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         // The claim and its code row (keyed by this account's id) go: nothing is left to confirm.
         await Task.WhenAll(identifiers.RemoveClaimAsync(subject, account.Id, ct),
             storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
+            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             if (account.VerificationGrant != grant) return;
             account.VerificationGrant = null;
             // A lost email change leaves nothing to confirm: its deadline goes too (a signup keeps its own).
