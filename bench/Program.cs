@@ -1,6 +1,8 @@
-// Load driver for Account Functions: starts Azurite and the real app in this process (Kestrel
-// on loopback), then measures login, GET /api/me and refresh, and counts the storage calls
-// each request makes. Usage: dotnet run -c Release --project bench -- [--seconds N]
+// Load driver for Account Functions: starts Azurite, the local Functions host and the app's
+// worker in this process (every request goes through the host to the worker, as in Azure),
+// then measures login, GET /api/me and refresh, counts the storage calls each request makes,
+// and what the host hop adds to GET /api/me (the time the function took inside the worker
+// beside the time the client saw). Usage: dotnet run -c Release --project bench -- [--seconds N]
 // The sweep over a small and a large table: ... -- --sweep [--sizes 1000,100000]
 // Existing vs unknown email, answers and latency: ... -- --enumeration [--samples 200]
 using System.Diagnostics;
@@ -10,6 +12,8 @@ using System.Net.Sockets;
 using System.Text.Json;
 using AccountFunctions.Bench;
 using AccountFunctions.Core;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Hosting;
 using AccountFunctions.Functions.Tests.Support;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
@@ -57,6 +61,8 @@ try
         await EmailBench.RunAsync(connection, counter, messages, azurite);
         return;
     }
+    var inWorker = new System.Collections.Concurrent.ConcurrentBag<double>();
+    var measuringMe = false;
     await using var app = await InProcessWorker.StartAsync(BenchRoot.AppDirectory, new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = connection,
@@ -75,6 +81,13 @@ try
     {
         b.Logging.ClearProviders();
         b.Services.AddSingleton(new StorageContext(connection, new StorageOptions(), counter));
+        // Inside the worker: from the edge middleware's call to the function's result, per GET /api/me.
+        b.UseMiddleware(async (context, next) =>
+        {
+            var t = Stopwatch.GetTimestamp();
+            await next();
+            if (context.FunctionDefinition.Name == "GetMe" && measuringMe) inWorker.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        });
     });
     var url = app.BaseAddress.ToString().TrimEnd('/');
     var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
@@ -119,6 +132,7 @@ try
         sessions.Add(JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Clone());
     }
     var accessTokens = sessions.Select(s => s.GetProperty("accessToken").GetString()!).ToArray();
+    measuringMe = true;
     results.Add(await Run("GET /api/me", 16, seconds, counter, async _ =>
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
@@ -126,6 +140,22 @@ try
         using var r = await http.SendAsync(request);
         return r.StatusCode == HttpStatusCode.OK;
     }));
+
+    measuringMe = false;
+    // One client at a time, for the hop's own cost: the same call through the host, one after another.
+    inWorker.Clear();
+    measuringMe = true;
+    var serial = await Run("GET /api/me (one client)", 1, Math.Max(2, seconds / 2), counter, async _ =>
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/me");
+        request.Headers.Authorization = new("Bearer", accessTokens[0]);
+        using var r = await http.SendAsync(request);
+        return r.StatusCode == HttpStatusCode.OK;
+    });
+    measuringMe = false;
+    var inWorkerSorted = inWorker.Order().ToArray();
+    var inWorkerP50 = inWorkerSorted[inWorkerSorted.Length / 2];
+    results.Add(serial);
 
     // Each worker rotates its own session's refresh token.
     var refreshTokens = sessions.Select(s => s.GetProperty("refreshToken").GetString()!).ToArray();
@@ -146,6 +176,9 @@ try
     Console.WriteLine("|---|---|---|---|---|---|---|---|");
     foreach (var r in results)
         Console.WriteLine($"| {r.Name} | {r.Concurrency} | {r.Count} | {r.Errors} | {r.PerSecond:F0} | {r.P50:F1} | {r.P99:F1} | {r.StorageCallsPerRequest:F2} |");
+    Console.WriteLine();
+    Console.WriteLine($"The host hop on GET /api/me, one client: p50 {serial.P50:F2} ms at the client, p50 {inWorkerP50:F2} ms inside the worker " +
+        $"(edge middleware to the function's result; {inWorkerSorted.Length} calls): the host, the forwarding and the worker's HTTP pipeline add {serial.P50 - inWorkerP50:F2} ms.");
     var login = results[0];
     Console.WriteLine();
     Console.WriteLine($"Login throughput is {100 * login.PerSecond / hashBound:F0}% of the hash-bound limit (goal >= 95%).");
