@@ -81,7 +81,7 @@ try
     {
         b.Logging.ClearProviders();
         b.Services.AddSingleton(new StorageContext(connection, new StorageOptions(), counter));
-        // Inside the worker: from the edge middleware's call to the function's result, per GET /api/me.
+        // Inside the worker, around the edge middleware (authentication included): to the function's result.
         b.UseMiddleware(async (context, next) =>
         {
             var t = Stopwatch.GetTimestamp();
@@ -178,7 +178,7 @@ try
         Console.WriteLine($"| {r.Name} | {r.Concurrency} | {r.Count} | {r.Errors} | {r.PerSecond:F0} | {r.P50:F1} | {r.P99:F1} | {r.StorageCallsPerRequest:F2} |");
     Console.WriteLine();
     Console.WriteLine($"The host hop on GET /api/me, one client: p50 {serial.P50:F2} ms at the client, p50 {inWorkerP50:F2} ms inside the worker " +
-        $"(edge middleware to the function's result; {inWorkerSorted.Length} calls): the host, the forwarding and the worker's HTTP pipeline add {serial.P50 - inWorkerP50:F2} ms.");
+        $"(worker middleware, authentication included, to the function's result; {inWorkerSorted.Length} calls): the host, the forwarding and the worker's HTTP pipeline add {serial.P50 - inWorkerP50:F2} ms.");
     var login = results[0];
     Console.WriteLine();
     Console.WriteLine($"Login throughput is {100 * login.PerSecond / hashBound:F0}% of the hash-bound limit (goal >= 95%).");

@@ -18,7 +18,6 @@ public static class AccountFunctionsApp
     {
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
-        builder.UseMiddleware<EdgeMiddleware>();
         builder.Services.Configure<KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;
@@ -27,6 +26,8 @@ public static class AccountFunctionsApp
         builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
         builder.ConfigureLogging(); // before configure: tests replace the providers
         configure?.Invoke(builder); // before AddCore, which reads the settings as it registers
+        // After configure: middleware a test or the bench adds runs around the edge.
+        builder.UseMiddleware<EdgeMiddleware>();
         builder.Services.AddCore(builder.Configuration);
         if (Assembly.GetEntryAssembly() != typeof(AccountFunctionsApp).Assembly) AddGeneratedStartup(builder);
         return builder.Build();
