@@ -8,25 +8,18 @@
 // Deploy with scripts/deploy.sh (see docs/deploy.md); compile and lint with scripts/bicep.sh.
 //
 // ---------------------------------------------------------------------------------------
-// Storage access: why AzureWebJobsStorage is a connection string (from Key Vault)
+// Storage access: identity-based, no shared keys
 // ---------------------------------------------------------------------------------------
-// The application code reads the `AzureWebJobsStorage` setting as a *connection string*
-// (Azure.Data.Tables / Azure.Storage.Queues), and the Functions host reads the same setting
-// for the SendEmail queue trigger, timer leases and function keys. Both must agree, so this
-// template uses ONE approach: `AzureWebJobsStorage` is a Key Vault reference to the secret
-// `StorageConnectionString`, which this template writes from the account's key. The host and
-// the app then resolve the same value. `AzureWebJobsStorage__accountName` (identity-based
-// host connection) is deliberately NOT set: when `AzureWebJobsStorage` holds a value the
-// host uses it and ignores the `__` sub-settings, so setting both would only mislead.
-// Consequence: the storage account must allow shared-key access (allowSharedKeyAccess).
-//
-// The system-assigned identity still gets Storage Blob Data Owner (required: Flex
-// Consumption reads the deployment package with it, see functionAppConfig.deployment),
-// Storage Queue Data Contributor and Storage Table Data Contributor. The last two are not
-// needed while the connection string is used; they are there so that moving the app to an
-// identity-based connection (app code using `AzureWebJobsStorage__accountName` with a
-// managed-identity credential) is a settings change, after which allowSharedKeyAccess can be
-// set to false and the StorageConnectionString secret deleted.
+// `AzureWebJobsStorage` is not set. The host (SendEmail queue trigger, timer leases, function
+// keys) and the app (tables and the email-outbox queue, src/Functions/Hosting/StorageConnection.cs)
+// both read the identity-based form of the same setting:
+//   AzureWebJobsStorage__accountName = the storage account (https://<name>.<service>.core.windows.net)
+//   AzureWebJobsStorage__credential  = managedidentity
+//   AzureWebJobsStorage__clientId    = the user-assigned identity's client id (only when one is given)
+// The app's identity (system-assigned, or the user-assigned one in userAssignedIdentityResourceId)
+// gets the storage data roles below, and Flex Consumption reads the deployment package with the
+// same identity. So the account has allowSharedKeyAccess: false and no key is written anywhere:
+// Key Vault holds only the app's own secrets (SendGrid, the signing keys, the token key).
 // ---------------------------------------------------------------------------------------
 
 targetScope = 'resourceGroup'
@@ -86,6 +79,9 @@ param jwtPreviousSigningKey string = ''
 @secure()
 param tokenKey string = ''
 
+@description('Optional resource id of a user-assigned managed identity for the app (storage, Key Vault references, the deployment package). Empty: the app\'s system-assigned identity.')
+param userAssignedIdentityResourceId string = ''
+
 @description('Optional object id of a user or group that may read and set the Key Vault secrets later (Key Vault Secrets Officer). Empty: nobody gets that role from this template.')
 param vaultAdminPrincipalId string = ''
 
@@ -115,12 +111,18 @@ var roleStorageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var roleKeyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var roleKeyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
+// The identity the app runs as. A placeholder id keeps the expressions below valid when no
+// user-assigned identity is given (the existing resource is then never read).
+var useUserAssignedIdentity = !empty(userAssignedIdentityResourceId)
+var userAssignedIdentityId = useUserAssignedIdentity
+  ? userAssignedIdentityResourceId
+  : '/subscriptions/${subscription().subscriptionId}/resourceGroups/${resourceGroup().name}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/none'
+
 var suffix = uniqueString(resourceGroup().id)
 var deploymentContainerName = 'app-package'
 var emailOutboxQueueName = 'email-outbox'
 
 // Secret names in the vault, and the app settings that reference them.
-var secretStorageConnectionString = 'StorageConnectionString'
 var secretSendGridApiKey = 'SendGridApiKey'
 var secretJwtSigningKey = 'JwtSigningKey'
 var secretTokenKey = 'TokenKey'
@@ -171,8 +173,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     supportsHttpsTrafficOnly: true
     allowBlobPublicAccess: false
     allowCrossTenantReplication: false
-    // Needed by the connection string in AzureWebJobsStorage (see the top of this file).
-    allowSharedKeyAccess: true
+    // Every client uses Entra ID (see the top of this file): no account key works.
+    allowSharedKeyAccess: false
     // The portal and tools use Entra ID, not the key, by default.
     defaultToOAuthAuthentication: true
     publicNetworkAccess: 'Enabled'
@@ -222,16 +224,6 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
     publicNetworkAccess: 'Enabled'
-  }
-}
-
-// Written on every deployment from the current account key (rotating the key = redeploy).
-resource storageConnectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: keyVault
-  name: secretStorageConnectionString
-  properties: {
-    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
-    contentType: 'text/plain'
   }
 }
 
@@ -291,27 +283,44 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+resource userAssignedIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = if (useUserAssignedIdentity) {
+  name: last(split(userAssignedIdentityId, '/'))
+  scope: resourceGroup(split(userAssignedIdentityId, '/')[2], split(userAssignedIdentityId, '/')[4])
+}
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: functionAppName
   location: location
   tags: tags
   kind: 'functionapp,linux'
-  identity: {
-    type: 'SystemAssigned'
-  }
+  identity: useUserAssignedIdentity
+    ? {
+        type: 'UserAssigned'
+        userAssignedIdentities: {
+          '${userAssignedIdentityResourceId}': {}
+        }
+      }
+    : {
+        type: 'SystemAssigned'
+      }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    // Key Vault references are resolved with the system-assigned identity.
-    keyVaultReferenceIdentity: 'SystemAssigned'
+    // Key Vault references are resolved with the app's identity.
+    keyVaultReferenceIdentity: useUserAssignedIdentity ? userAssignedIdentityResourceId : 'SystemAssigned'
     functionAppConfig: {
       deployment: {
         storage: {
           type: 'blobContainer'
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
-          authentication: {
-            type: 'SystemAssignedIdentity'
-          }
+          authentication: useUserAssignedIdentity
+            ? {
+                type: 'UserAssignedIdentity'
+                userAssignedIdentityResourceId: userAssignedIdentityResourceId
+              }
+            : {
+                type: 'SystemAssignedIdentity'
+              }
         }
       }
       scaleAndConcurrency: {
@@ -331,45 +340,57 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // ---------------------------------------------------------------------------------------
-// Role assignments for the app's system-assigned identity
+// Role assignments for the app's identity
 // ---------------------------------------------------------------------------------------
+// Storage Blob Data Owner: the deployment package and the host's blobs (timer and listener
+// leases, function keys in azure-webjobs-secrets). Storage Queue Data Contributor: the app
+// creates the email-outbox queues and enqueues; the trigger reads, updates (visibility) and
+// deletes messages and writes -poison. Its data actions include those of Queue Data Message
+// Sender and Message Processor, so those two are not assigned. Storage Table Data Contributor:
+// the app's tables (created on first use). Key Vault Secrets User: the Key Vault references.
+
+// Known when the deployment starts (role assignment names must be), unlike the principal id.
+var appIdentityKey = useUserAssignedIdentity ? userAssignedIdentityResourceId : functionApp.id
+var appPrincipalId = useUserAssignedIdentity
+  ? userAssignedIdentity!.properties.principalId
+  : functionApp.identity.principalId
 
 resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roleStorageBlobDataOwner)
+  name: guid(storage.id, appIdentityKey, roleStorageBlobDataOwner)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageBlobDataOwner)
-    principalId: functionApp.identity.principalId
+    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource storageQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roleStorageQueueDataContributor)
+  name: guid(storage.id, appIdentityKey, roleStorageQueueDataContributor)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageQueueDataContributor)
-    principalId: functionApp.identity.principalId
+    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource storageTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roleStorageTableDataContributor)
+  name: guid(storage.id, appIdentityKey, roleStorageTableDataContributor)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageTableDataContributor)
-    principalId: functionApp.identity.principalId
+    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource keyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(keyVault.id, functionApp.id, roleKeyVaultSecretsUser)
+  name: guid(keyVault.id, appIdentityKey, roleKeyVaultSecretsUser)
   scope: keyVault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleKeyVaultSecretsUser)
-    principalId: functionApp.identity.principalId
+    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -400,7 +421,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: union({
-    AzureWebJobsStorage: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretStorageConnectionString})'
+    // Identity-based, for the host and the app alike (see the top of this file). No
+    // AzureWebJobsStorage value: a value would be taken as a connection string.
+    AzureWebJobsStorage__accountName: storage.name
+    AzureWebJobsStorage__credential: 'managedidentity'
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
 
     // Resolved by the host for the SendEmail queue trigger (%EmailOutboxQueue%) and read by the app:
@@ -422,7 +446,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Email__SendGrid__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretSendGridApiKey})'
     Jwt__SigningKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretJwtSigningKey})'
     Security__TokenKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretTokenKey})'
-  }, empty(jwtPreviousSigningKey) ? {} : {
+  }, useUserAssignedIdentity ? {
+    // Which of the app's identities to use: without it the host and the app would ask for a
+    // system-assigned identity the app does not have.
+    AzureWebJobsStorage__clientId: userAssignedIdentity!.properties.clientId
+  } : {}, empty(jwtPreviousSigningKey) ? {} : {
     // Only during a rotation (docs/operations.md): an unset secret would leave the literal reference.
     Jwt__PreviousSigningKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretJwtPreviousSigningKey})'
   })
@@ -431,7 +459,6 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     storageBlobOwner
     storageQueueContributor
     storageTableContributor
-    storageConnectionSecret
     sendGridSecret
     jwtSigningKeySecret
     jwtPreviousSigningKeySecret
@@ -452,6 +479,9 @@ output functionAppName string = functionApp.name
 
 @description('Name of the storage account.')
 output storageAccountName string = storage.name
+
+@description('Principal (object) id of the identity the app runs as, which holds the storage and Key Vault roles.')
+output appPrincipalId string = appPrincipalId
 
 @description('Name of the Key Vault holding the app secrets.')
 output keyVaultName string = keyVault.name

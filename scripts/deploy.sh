@@ -17,6 +17,9 @@
 #   BOOTSTRAP_ADMINS          comma-separated emails that become admins when verified
 #   MAXIMUM_INSTANCE_COUNT    Flex Consumption scale-out limit (default 100)
 #   VAULT_ADMIN_PRINCIPAL_ID  object id of a user that may set the vault secrets later
+#   USER_ASSIGNED_IDENTITY_ID resource id of a user-assigned managed identity for the app
+#                             (default: the app's system-assigned identity); storage is reached
+#                             with that identity, never with an account key
 # Secrets (stored in Key Vault; when one is not given, the vault keeps what it has):
 #   SENDGRID_API_KEY          SendGrid API key
 #   JWT_SIGNING_KEY_FILE      path of the PEM file of an EC P-256 private key
@@ -84,6 +87,7 @@ if [[ $do_infra -eq 1 ]]; then
   [[ -n "${KEY_VAULT_NAME:-}" ]] && params+=("keyVaultName=$KEY_VAULT_NAME")
   [[ -n "${MAXIMUM_INSTANCE_COUNT:-}" ]] && params+=("maximumInstanceCount=$MAXIMUM_INSTANCE_COUNT")
   [[ -n "${VAULT_ADMIN_PRINCIPAL_ID:-}" ]] && params+=("vaultAdminPrincipalId=$VAULT_ADMIN_PRINCIPAL_ID")
+  [[ -n "${USER_ASSIGNED_IDENTITY_ID:-}" ]] && params+=("userAssignedIdentityResourceId=$USER_ASSIGNED_IDENTITY_ID")
 
   missing=()
   if [[ -n "${SENDGRID_API_KEY:-}" ]]; then

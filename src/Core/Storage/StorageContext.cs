@@ -16,6 +16,17 @@ public sealed class StorageContext
 
     /// <param name="policy">An extra pipeline policy on every storage call (the benchmark counts calls with it).</param>
     public StorageContext(string connectionString, StorageOptions options, HttpPipelinePolicy? policy = null)
+        : this(o => new TableServiceClient(connectionString, o), o => new QueueServiceClient(connectionString, o), options, policy)
+    {
+    }
+
+    /// <summary>
+    /// Service clients made elsewhere (the app builds them from AzureWebJobsStorage: a connection
+    /// string or a managed identity), from the options this class sets: the retry policy below,
+    /// base64 queue messages (what the queue trigger expects) and the call recording.
+    /// </summary>
+    public StorageContext(Func<TableClientOptions, TableServiceClient> createTables, Func<QueueClientOptions, QueueServiceClient> createQueues,
+        StorageOptions options, HttpPipelinePolicy? policy = null)
     {
         var prefix = options.Prefix.ToLowerInvariant();
         var tableOptions = new TableClientOptions();
@@ -30,8 +41,10 @@ public sealed class StorageContext
             tableOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
             queueOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
         }
-        var tables = new TableServiceClient(connectionString, tableOptions);
-        var queues = new QueueServiceClient(connectionString, queueOptions);
+        var tables = createTables(tableOptions);
+        var queues = createQueues(queueOptions);
+        TableService = tables;
+        QueueService = queues;
 
         Accounts = tables.GetTableClient(prefix + "accounts");
         Identifiers = tables.GetTableClient(prefix + "identifiers");
@@ -45,6 +58,10 @@ public sealed class StorageContext
         Outbox = queues.GetQueueClient(options.OutboxQueue);
         OutboxPoison = queues.GetQueueClient(options.OutboxQueue + "-poison");
     }
+
+    /// <summary>The account's table endpoint (its <c>Uri</c> and <c>AccountName</c> say where the data goes).</summary>
+    public TableServiceClient TableService { get; }
+    public QueueServiceClient QueueService { get; }
 
     /// <summary>Records the calls made inside a scope (tests compare the storage work of two paths).</summary>
     public StorageCalls Calls { get; }

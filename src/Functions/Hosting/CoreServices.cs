@@ -10,6 +10,7 @@ using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Core.Verification;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AccountFunctions.Functions.Hosting;
@@ -39,8 +40,9 @@ public static class CoreServices
         var external = Bind<Core.External.ExternalOptions>("External");
 
         services.TryAddSingleton(TimeProvider.System);
-        var connection = config["AzureWebJobsStorage"] is { Length: > 0 } c ? c : "UseDevelopmentStorage=true";
-        services.TryAddSingleton(new StorageContext(connection, storageOptions));
+        // AzureWebJobsStorage: a connection string, or the identity-based settings the host also reads (StorageConnection).
+        services.AddAzureClientsCore();
+        services.TryAddSingleton(sp => StorageConnection.CreateContext(config, storageOptions, sp.GetRequiredService<AzureComponentFactory>()));
         services.AddMetrics();
         services.AddSingleton<Core.Operations.AccountMetrics>();
         services.AddSingleton<TokenKeys>();
