@@ -144,6 +144,26 @@ internal sealed class HttpFrontEnd
     /// <c>x-ms-invocation-id</c>, and reads the whole answer.</summary>
     private async Task<Forwarded> ForwardAsync(HttpContext context, Uri httpUri, string invocationId, CancellationToken ct)
     {
+        // As Azure's RetryProxyHandler: retry when the worker's Kestrel refuses the connection
+        // (it may still be starting), 50 ms doubling to 250 ms; nothing was sent then.
+        var delay = 50;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ForwardOnceAsync(context, httpUri, invocationId, ct);
+            }
+            catch (HttpRequestException ex) when (attempt < 20 && ex.InnerException is System.Net.Sockets.SocketException)
+            {
+                _logger.LogWarning("Failed to proxy request to the worker ({Error}). Retrying in {Delay} ms. Attempt {Attempt}.", ex.Message, delay, attempt);
+                await Task.Delay(delay, ct);
+                delay = Math.Min(delay * 2, 250);
+            }
+        }
+    }
+
+    private async Task<Forwarded> ForwardOnceAsync(HttpContext context, Uri httpUri, string invocationId, CancellationToken ct)
+    {
         var request = context.Request;
         var target = new Uri(httpUri, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
         using var message = new HttpRequestMessage(new HttpMethod(request.Method), target) { Version = HttpVersion.Version11 };

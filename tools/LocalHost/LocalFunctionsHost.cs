@@ -347,6 +347,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             foreach (var f in await Task.WhenAll(loads)) if (f is not null) loaded.Add(f);
             loaded.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
 
+            if (channel.HttpUri is { } workerHttp) await WaitForPortAsync(workerHttp, TimeSpan.FromSeconds(15), ct);
             var active = new ActiveWorker(channel, loaded, RouteTable.Build(loaded, Files.RoutePrefix, _logger));
             _logger.LogInformation("Worker ready in {Ms} ms: {Count} functions loaded ({Names})", started.ElapsedMilliseconds, loaded.Count, string.Join(", ", loaded.Select(f => f.Name)));
             Activate(active);
@@ -357,6 +358,30 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             {
                 _logger.LogError(ex, "The handshake with the worker failed");
                 channel.Close();
+            }
+        }
+    }
+
+    /// <summary>The worker announces HttpUri before its Kestrel listens; ready means it accepts connections.</summary>
+    private async Task WaitForPortAsync(Uri uri, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(uri.Host, uri.Port, ct);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, ct);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                _logger.LogWarning("The worker's HTTP endpoint {Uri} does not accept connections yet: {Error}", uri, ex.Message);
+                return;
             }
         }
     }
