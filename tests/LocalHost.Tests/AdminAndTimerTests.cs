@@ -72,6 +72,26 @@ public sealed class TimerTests
     }
 
     [Fact]
+    public async Task A_run_that_would_overlap_the_previous_one_is_skipped()
+    {
+        // Every second, but each run takes 2.5 s: runs start at least 2.5 s apart, never two at once.
+        await using var sample = await SampleHost.StartAsync(schedule: "*/1 * * * * *", settings: s => s["Sample_TimerDelayMs"] = "2500");
+        await TestEnv.WaitUntilAsync(() => sample.Records("OnTimer").Count >= 3, TimeSpan.FromSeconds(20), "three timer runs");
+        var starts = sample.Records("OnTimer").Select(r => DateTimeOffset.Parse(r.GetProperty("at").GetString()!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        for (int i = 1; i < starts.Count; i++)
+            Assert.True(starts[i] - starts[i - 1] >= TimeSpan.FromMilliseconds(2400), $"run {i} started {(starts[i] - starts[i - 1]).TotalMilliseconds} ms after the previous one");
+    }
+
+    [Fact]
+    public async Task RunOnStartup_runs_once_at_start()
+    {
+        await using var sample = await SampleHost.StartAsync();
+        await TestEnv.WaitUntilAsync(() => sample.Records("OnStartup").Count == 1, TimeSpan.FromSeconds(15), "the startup run");
+        await Task.Delay(1000);
+        Assert.Single(sample.Records("OnStartup"));
+    }
+
+    [Fact]
     public void Schedules_parse_as_Azure_reads_them()
     {
         var from = new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc);

@@ -11,7 +11,7 @@ public sealed class HandshakeTests(SharedHost fixture) : IClassFixture<SharedHos
     {
         await Host.WaitForWorkerAsync(TimeSpan.FromSeconds(5));
         var names = Host.Functions.Select(f => f.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
-        Assert.Equal(new[] { "AdminOnly", "Anonymous", "Big", "CatchAll", "Echo", "Item", "ItemByName", "ItemsNew", "Keyed", "NoRoute", "OnQueue", "OnTimer", "Optional", "PostOnly", "Status", "Throws" }, names);
+        Assert.Equal(new[] { "AdminOnly", "Anonymous", "Big", "CatchAll", "Echo", "Item", "ItemByName", "ItemsNew", "Keyed", "NoRoute", "OnQueue", "OnStartup", "OnTimer", "Optional", "PostOnly", "Status", "Throws" }, names);
 
         var echo = Host.Functions.Single(f => f.Name == "Echo").Trigger!;
         Assert.Equal("httpTrigger", echo.Type, ignoreCase: true);

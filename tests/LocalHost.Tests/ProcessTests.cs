@@ -35,26 +35,21 @@ public sealed class ProcessTests
         var second = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("pid").GetInt32();
         Assert.NotEqual(first, second);
         Assert.False(TestEnv.ProcessAlive(first));
-        Assert.Equal(16, sample.Host.Functions.Count);
+        Assert.Equal(17, sample.Host.Functions.Count);
     }
 
-    [Fact]
-    public async Task A_host_killed_with_SIGKILL_takes_its_worker_with_it()
+    /// <summary>Starts the host as a command (dotnet AccountFunctions.LocalHost.dll --app ...) and
+    /// waits until its worker is ready; returns the process and the worker's pid.</summary>
+    private static async Task<(Process Host, int WorkerPid, int Port)> StartCommandAsync()
     {
-        if (!OperatingSystem.IsLinux()) return;
         var port = TestEnv.FreePort();
         var azurite = await Azurite.GetAsync();
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { TestEnv.LocalHostDll, "--app", TestEnv.SampleWorkerDir, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) }) info.ArgumentList.Add(a);
-        info.Environment["Sample_Queue"] = "killtest";
+        info.Environment["Sample_Queue"] = "cmdtest";
         info.Environment["Sample_Schedule"] = "0 0 0 1 1 *";
         info.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
-        using var host = Process.Start(info)!;
+        var host = Process.Start(info)!;
         int? workerPid = null;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         host.OutputDataReceived += (_, e) =>
@@ -70,16 +65,54 @@ public sealed class ProcessTests
         try
         {
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.NotNull(workerPid);
-            Assert.True(TestEnv.ProcessAlive(workerPid!.Value));
-            using (var http = new HttpClient()) Assert.Equal("hello", await http.GetStringAsync($"http://127.0.0.1:{port}/api/hello"));
+        }
+        catch
+        {
+            host.Kill(entireProcessTree: true);
+            throw;
+        }
+        Assert.NotNull(workerPid);
+        Assert.True(TestEnv.ProcessAlive(workerPid!.Value));
+        using (var http = new HttpClient()) Assert.Equal("hello", await http.GetStringAsync($"http://127.0.0.1:{port}/api/hello"));
+        return (host, workerPid.Value, port);
+    }
+
+    [Fact]
+    public async Task A_host_killed_with_SIGKILL_takes_its_worker_with_it()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var (host, workerPid, _) = await StartCommandAsync();
+        try
+        {
             host.Kill(entireProcessTree: false); // SIGKILL, the host only
-            await TestEnv.WaitUntilAsync(() => !TestEnv.ProcessAlive(workerPid.Value), TimeSpan.FromSeconds(5), "the orphaned worker to die");
+            await TestEnv.WaitUntilAsync(() => !TestEnv.ProcessAlive(workerPid), TimeSpan.FromSeconds(5), "the orphaned worker to die");
         }
         finally
         {
-            if (workerPid is { } w && TestEnv.ProcessAlive(w)) Process.GetProcessById(w).Kill(entireProcessTree: true);
+            if (TestEnv.ProcessAlive(workerPid)) Process.GetProcessById(workerPid).Kill(entireProcessTree: true);
             if (!host.HasExited) host.Kill(entireProcessTree: true);
+            host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_command_stops_itself_and_its_worker_on_SIGTERM()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var (host, workerPid, _) = await StartCommandAsync();
+        try
+        {
+            using (var kill = Process.Start("kill", ["-TERM", host.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await host.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, host.ExitCode);
+            Assert.False(TestEnv.ProcessAlive(workerPid), "the worker outlived the command");
+        }
+        finally
+        {
+            if (TestEnv.ProcessAlive(workerPid)) Process.GetProcessById(workerPid).Kill(entireProcessTree: true);
+            if (!host.HasExited) host.Kill(entireProcessTree: true);
+            host.Dispose();
         }
     }
 
@@ -107,7 +140,7 @@ public sealed class ProcessTests
         try
         {
             await sample.Host.WaitForWorkerAsync(TimeSpan.FromSeconds(60));
-            Assert.Equal(16, sample.Host.Functions.Count);
+            Assert.Equal(17, sample.Host.Functions.Count);
             Assert.Equal("hello", await sample.Http.GetStringAsync("/api/hello"));
             worker.Kill(entireProcessTree: true);
             await worker.WaitForExitAsync();

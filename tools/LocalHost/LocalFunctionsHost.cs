@@ -72,6 +72,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>Added: how many times a worker completed the handshake (1 after start; +1 per restart or reconnect).</summary>
     public int WorkerGeneration { get; private set; }
 
+    /// <summary>Added: for the current worker, the time from starting its process (or, when
+    /// launched elsewhere, from its StartStream) to every function loaded.</summary>
+    public TimeSpan? WorkerStartupDuration { get; private set; }
+
     /// <summary>Added: the merged app settings the host and the worker use.</summary>
     public IReadOnlyDictionary<string, string> AppSettings => Settings.Values;
 
@@ -349,6 +353,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
             if (channel.HttpUri is { } workerHttp) await WaitForPortAsync(workerHttp, TimeSpan.FromSeconds(15), ct);
             var active = new ActiveWorker(channel, loaded, RouteTable.Build(loaded, Files.RoutePrefix, _logger));
+            var since = _process is { } wp && wp.Id == channel.ProcessId ? DateTime.UtcNow - wp.StartedAtUtc : started.Elapsed;
+            WorkerStartupDuration = since;
             _logger.LogInformation("Worker ready in {Ms} ms: {Count} functions loaded ({Names})", started.ElapsedMilliseconds, loaded.Count, string.Join(", ", loaded.Select(f => f.Name)));
             Activate(active);
         }
