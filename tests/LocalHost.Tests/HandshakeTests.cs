@@ -49,6 +49,22 @@ public sealed class HandshakeTests(SharedHost fixture) : IClassFixture<SharedHos
     }
 
     [Fact]
+    public async Task A_disabled_function_answers_404_except_to_the_master_key_and_its_timer_does_not_run()
+    {
+        await using var sample = await SampleHost.StartAsync(settings: s =>
+        {
+            s["AzureWebJobs.Anonymous.Disabled"] = "true";
+            s["AzureWebJobs.OnStartup.Disabled"] = "true";
+        });
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await sample.Http.GetAsync("/api/hello")).StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/hello");
+        request.Headers.Add("x-functions-key", sample.Host.MasterKey);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await sample.Http.SendAsync(request)).StatusCode);
+        await Task.Delay(1500);
+        Assert.Empty(sample.Records("OnStartup"));
+    }
+
+    [Fact]
     public void Addresses_and_ids_are_set()
     {
         Assert.Equal("127.0.0.1", Host.BaseAddress.Host);

@@ -51,6 +51,11 @@ internal sealed class HttpFrontEnd
             return;
         }
         var trigger = match.Function.Trigger!;
+        if (match.Function.Disabled && !_host.CheckKey(PresentedKey(context.Request), adminOnly: true))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
         if (trigger.AuthLevel != "anonymous" && !_host.CheckKey(PresentedKey(context.Request), adminOnly: trigger.AuthLevel is "admin" or "system"))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized; // Azure: UnauthorizedResult, empty body

@@ -460,6 +460,11 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         foreach (var f in functions)
         {
             var trigger = f.Trigger!;
+            if (f.Disabled)
+            {
+                _logger.LogInformation("Function '{Function}' is disabled", f.Name);
+                continue;
+            }
             if (trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
             {
                 var listener = new QueueListener(this, f, _loggerFactory.CreateLogger($"Host.Triggers.Queue.{f.Name}"));
@@ -486,7 +491,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         try
         {
             var message = await worker.Channel.RequestAsync(WorkerChannel.InvocationKey(request.InvocationId), new StreamingMessage { RequestId = RequestId, InvocationRequest = request }, limit, timeout.Token);
-            return message.InvocationResponse;
+            var response = message.InvocationResponse;
+            WarnAboutOutputs(Find(worker, functionName), response);
+            return response;
         }
         catch (TimeoutException)
         {
@@ -495,6 +502,17 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             try { worker.Channel.Send(new StreamingMessage { InvocationCancel = new InvocationCancel { InvocationId = request.InvocationId } }); } catch (WorkerUnavailableException) { }
             throw;
         }
+    }
+
+    /// <summary>Output bindings other than HTTP are not written by this host: say so when a function returns some.</summary>
+    private void WarnAboutOutputs(HostFunction? function, InvocationResponse response)
+    {
+        if (function is null) return;
+        var names = response.OutputData.Select(o => o.Name).ToList();
+        if (response.ReturnValue is { DataCase: not TypedData.DataOneofCase.None }) names.Add("$return");
+        var ignored = names.Where(n => function.Bindings.FirstOrDefault(b => b.Name == n) is not { } b || !b.Type.Equals("http", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (ignored.Count > 0)
+            _logger.LogWarning("Function '{Function}' returned output bindings ({Names}); the local host does not write output bindings", function.Name, string.Join(", ", ignored));
     }
 
     /// <summary>Finds a function of the current worker by name (case-insensitive).</summary>
