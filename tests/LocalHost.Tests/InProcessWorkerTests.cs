@@ -16,7 +16,7 @@ public sealed class InProcessWorkerTests
     [Fact]
     public async Task A_worker_in_the_test_process_connects_and_serves()
     {
-        await using var sample = await SampleHost.StartAsync(launchWorker: false);
+        await using var sample = await SampleHost.StartAsync(launchWorker: false, terminateGrace: TimeSpan.FromMilliseconds(500));
         var host = sample.Host;
 
         // The worker reads the function assembly's folder from the real environment.
@@ -53,9 +53,15 @@ public sealed class InProcessWorkerTests
         }
         finally
         {
-            await host.StopAsync(); // sends WorkerTerminate: the worker stops its application
+            // The host first: WorkerTerminate asks the worker's application to stop (nobody waits
+            // for that here, StartAsync not RunAsync), the host waits out its grace period, then
+            // cancels the stream, after which the worker's host stops at once. Stopping the worker
+            // first is slower: it waits for the open stream until its own shutdown timeout.
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            await host.StopAsync();
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await app.StopAsync(cts.Token);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {sw.Elapsed}");
         }
     }
 }

@@ -23,7 +23,7 @@ public sealed class SampleHost : IAsyncDisposable
     public Azurite Azurite { get; }
     public HttpClient Http { get; }
 
-    public static async Task<SampleHost> StartAsync(string schedule = "0 0 0 1 1 *", Action<Dictionary<string, string?>>? settings = null, bool launchWorker = true)
+    public static async Task<SampleHost> StartAsync(string schedule = "0 0 0 1 1 *", Action<Dictionary<string, string?>>? settings = null, bool launchWorker = true, TimeSpan? terminateGrace = null)
     {
         var azurite = await Azurite.GetAsync();
         var queue = "q" + Guid.NewGuid().ToString("N")[..12];
@@ -43,6 +43,7 @@ public sealed class SampleHost : IAsyncDisposable
             Settings = values,
             LaunchWorker = launchWorker,
             LoggerFactory = Logging,
+            WorkerTerminateGracePeriod = terminateGrace ?? TimeSpan.FromSeconds(5),
         });
         return new SampleHost(host, queue, record, azurite);
     }
