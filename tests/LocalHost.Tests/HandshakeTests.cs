@@ -65,6 +65,38 @@ public sealed class HandshakeTests(SharedHost fixture) : IClassFixture<SharedHos
     }
 
     [Fact]
+    public async Task Without_worker_indexing_the_functions_come_from_functions_metadata()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "localhost-meta-" + Guid.NewGuid().ToString("N"));
+        QueueEncodingTests.CopyDirectory(TestEnv.SampleWorkerDir, dir);
+        var config = Path.Combine(dir, "worker.config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"workerIndexing\": \"true\"", "\"workerIndexing\": \"false\"", StringComparison.Ordinal));
+        Assert.Contains("\"workerIndexing\": \"false\"", File.ReadAllText(config));
+        try
+        {
+            var azurite = await Azurite.GetAsync();
+            await using var host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
+            {
+                AppDirectory = dir,
+                LoggerFactory = SampleHost.Logging,
+                Settings = new Dictionary<string, string?>
+                {
+                    ["AzureWebJobsStorage"] = azurite.ConnectionString,
+                    ["Sample_Queue"] = "meta",
+                    ["Sample_Schedule"] = "0 0 0 1 1 *",
+                },
+            });
+            Assert.Equal(17, host.Functions.Count);
+            using var http = new HttpClient { BaseAddress = host.BaseAddress };
+            Assert.Equal("item 5", await http.GetStringAsync("/api/items/5"));
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public void Addresses_and_ids_are_set()
     {
         Assert.Equal("127.0.0.1", Host.BaseAddress.Host);

@@ -136,7 +136,7 @@ public sealed class QueueEncodingTests
         }
     }
 
-    private static void CopyDirectory(string from, string to)
+    internal static void CopyDirectory(string from, string to)
     {
         foreach (var d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
             Directory.CreateDirectory(d.Replace(from.TrimEnd('/'), to));
