@@ -37,7 +37,15 @@ public sealed class TriggerFunctions(ILogger<TriggerFunctions> logger)
             ["isPastDue"] = timer.IsPastDue,
             ["next"] = timer.ScheduleStatus?.Next.ToString("O"),
         });
+        // A slow timer (setting Sample_TimerDelayMs) shows that overlapping runs are skipped.
+        if (int.TryParse(Environment.GetEnvironmentVariable("Sample_TimerDelayMs"), out var delay)) Thread.Sleep(delay);
+        Record(new Dictionary<string, object?> { ["function"] = "OnTimerDone" });
     }
+
+    // Runs once when the host starts (runOnStartup), then never (a yearly schedule).
+    [Function("OnStartup")]
+    public void OnStartup([TimerTrigger("0 0 0 1 1 *", RunOnStartup = true)] TimerInfo timer) =>
+        Record(new Dictionary<string, object?> { ["function"] = "OnStartup" });
 
     private static void Record(Dictionary<string, object?> entry)
     {

@@ -14,14 +14,10 @@ internal sealed partial class AppSettings
 
     public IReadOnlyDictionary<string, string> Values => _values;
 
-    /// <summary>Only the settings that did not come from the process environment (what the worker needs added).</summary>
-    public IReadOnlyDictionary<string, string> NonEnvironment { get; private set; } = new Dictionary<string, string>();
-
     public static AppSettings Load(LocalHostOptions options)
     {
         // Setting names are case-insensitive in Azure (environment variables on Windows).
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var added = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (options.SettingsFile is { } file)
         {
             if (!File.Exists(file)) throw new FileNotFoundException($"Settings file not found: {file}", file);
@@ -32,7 +28,6 @@ internal sealed partial class AppSettings
                 {
                     var text = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
                     values[p.Name] = text;
-                    added[p.Name] = text;
                 }
             }
         }
@@ -40,15 +35,13 @@ internal sealed partial class AppSettings
         {
             var key = (string)e.Key;
             values[key] = (string?)e.Value ?? "";
-            added.Remove(key);
         }
         foreach (var (key, value) in options.Settings)
         {
-            if (value is null) { values.Remove(key); added.Remove(key); continue; }
+            if (value is null) { values.Remove(key); continue; }
             values[key] = value;
-            added[key] = value;
         }
-        return new AppSettings(values) { NonEnvironment = added };
+        return new AppSettings(values);
     }
 
     public string? Get(string name) => _values.TryGetValue(name, out var v) ? v : null;

@@ -39,6 +39,7 @@ internal static class FunctionCatalog
                     ScriptFile = f.ScriptFile,
                     Language = f.Language,
                     RawBindings = f.RawBindings,
+                    Disabled = bool.TryParse(settings.Get($"AzureWebJobs.{f.Name}.Disabled"), out var disabled) && disabled,
                 });
             }
             catch (Exception ex) when (ex is InvalidOperationException or FormatException or System.Text.Json.JsonException)

@@ -10,6 +10,10 @@ public sealed class HostFunction
     /// <summary>The trigger binding (the one whose type ends in "Trigger").</summary>
     public HostBinding? Trigger => Bindings.FirstOrDefault(b => b.IsTrigger);
 
+    /// <summary>App setting <c>AzureWebJobs.&lt;name&gt;.Disabled</c> is true: HTTP answers 404 (except
+    /// to the master key) and its queue or timer does not run, as in Azure.</summary>
+    public bool Disabled { get; init; }
+
     public bool IsHttp => Trigger?.Type.Equals("httpTrigger", StringComparison.OrdinalIgnoreCase) == true;
 
     internal string EntryPoint { get; init; } = "";

@@ -51,6 +51,11 @@ internal sealed class HttpFrontEnd
             return;
         }
         var trigger = match.Function.Trigger!;
+        if (match.Function.Disabled && !_host.CheckKey(PresentedKey(context.Request), adminOnly: true))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
         if (trigger.AuthLevel != "anonymous" && !_host.CheckKey(PresentedKey(context.Request), adminOnly: trigger.AuthLevel is "admin" or "system"))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized; // Azure: UnauthorizedResult, empty body
@@ -143,6 +148,26 @@ internal sealed class HttpFrontEnd
     /// <summary>Forwards the raw request to the worker (path and query unchanged), with
     /// <c>x-ms-invocation-id</c>, and reads the whole answer.</summary>
     private async Task<Forwarded> ForwardAsync(HttpContext context, Uri httpUri, string invocationId, CancellationToken ct)
+    {
+        // As Azure's RetryProxyHandler: retry when the worker's Kestrel refuses the connection
+        // (it may still be starting), 50 ms doubling to 250 ms; nothing was sent then.
+        var delay = 50;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ForwardOnceAsync(context, httpUri, invocationId, ct);
+            }
+            catch (HttpRequestException ex) when (attempt < 20 && ex.InnerException is System.Net.Sockets.SocketException)
+            {
+                _logger.LogWarning("Failed to proxy request to the worker ({Error}). Retrying in {Delay} ms. Attempt {Attempt}.", ex.Message, delay, attempt);
+                await Task.Delay(delay, ct);
+                delay = Math.Min(delay * 2, 250);
+            }
+        }
+    }
+
+    private async Task<Forwarded> ForwardOnceAsync(HttpContext context, Uri httpUri, string invocationId, CancellationToken ct)
     {
         var request = context.Request;
         var target = new Uri(httpUri, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());

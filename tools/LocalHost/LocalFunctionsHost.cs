@@ -72,6 +72,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>Added: how many times a worker completed the handshake (1 after start; +1 per restart or reconnect).</summary>
     public int WorkerGeneration { get; private set; }
 
+    /// <summary>Added: for the current worker, the time from starting its process (or, when
+    /// launched elsewhere, from its StartStream) to every function loaded.</summary>
+    public TimeSpan? WorkerStartupDuration { get; private set; }
+
     /// <summary>Added: the merged app settings the host and the worker use.</summary>
     public IReadOnlyDictionary<string, string> AppSettings => Settings.Values;
 
@@ -347,7 +351,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             foreach (var f in await Task.WhenAll(loads)) if (f is not null) loaded.Add(f);
             loaded.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
 
+            if (channel.HttpUri is { } workerHttp) await WaitForPortAsync(workerHttp, TimeSpan.FromSeconds(15), ct);
             var active = new ActiveWorker(channel, loaded, RouteTable.Build(loaded, Files.RoutePrefix, _logger));
+            var since = _process is { } wp && wp.Id == channel.ProcessId ? DateTime.UtcNow - wp.StartedAtUtc : started.Elapsed;
+            WorkerStartupDuration = since;
             _logger.LogInformation("Worker ready in {Ms} ms: {Count} functions loaded ({Names})", started.ElapsedMilliseconds, loaded.Count, string.Join(", ", loaded.Select(f => f.Name)));
             Activate(active);
         }
@@ -357,6 +364,30 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             {
                 _logger.LogError(ex, "The handshake with the worker failed");
                 channel.Close();
+            }
+        }
+    }
+
+    /// <summary>The worker announces HttpUri before its Kestrel listens; ready means it accepts connections.</summary>
+    private async Task WaitForPortAsync(Uri uri, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(uri.Host, uri.Port, ct);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, ct);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                _logger.LogWarning("The worker's HTTP endpoint {Uri} does not accept connections yet: {Error}", uri, ex.Message);
+                return;
             }
         }
     }
@@ -429,6 +460,11 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         foreach (var f in functions)
         {
             var trigger = f.Trigger!;
+            if (f.Disabled)
+            {
+                _logger.LogInformation("Function '{Function}' is disabled", f.Name);
+                continue;
+            }
             if (trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
             {
                 var listener = new QueueListener(this, f, _loggerFactory.CreateLogger($"Host.Triggers.Queue.{f.Name}"));
@@ -455,7 +491,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         try
         {
             var message = await worker.Channel.RequestAsync(WorkerChannel.InvocationKey(request.InvocationId), new StreamingMessage { RequestId = RequestId, InvocationRequest = request }, limit, timeout.Token);
-            return message.InvocationResponse;
+            var response = message.InvocationResponse;
+            WarnAboutOutputs(Find(worker, functionName), response);
+            return response;
         }
         catch (TimeoutException)
         {
@@ -464,6 +502,17 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             try { worker.Channel.Send(new StreamingMessage { InvocationCancel = new InvocationCancel { InvocationId = request.InvocationId } }); } catch (WorkerUnavailableException) { }
             throw;
         }
+    }
+
+    /// <summary>Output bindings other than HTTP are not written by this host: say so when a function returns some.</summary>
+    private void WarnAboutOutputs(HostFunction? function, InvocationResponse response)
+    {
+        if (function is null) return;
+        var names = response.OutputData.Select(o => o.Name).ToList();
+        if (response.ReturnValue is { DataCase: not TypedData.DataOneofCase.None }) names.Add("$return");
+        var ignored = names.Where(n => function.Bindings.FirstOrDefault(b => b.Name == n) is not { } b || !b.Type.Equals("http", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (ignored.Count > 0)
+            _logger.LogWarning("Function '{Function}' returned output bindings ({Names}); the local host does not write output bindings", function.Name, string.Join(", ", ignored));
     }
 
     /// <summary>Finds a function of the current worker by name (case-insensitive).</summary>

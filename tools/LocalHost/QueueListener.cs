@@ -29,14 +29,20 @@ internal sealed class QueueListener
         _options = host.Files.Queues;
     }
 
-    public static QueueServiceClient ServiceClient(LocalFunctionsHost host, HostBinding binding)
+    /// <summary>The connection string from the setting named by the binding's <c>connection</c>
+    /// (default AzureWebJobsStorage; also tried with the AzureWebJobs prefix, as Azure does).</summary>
+    public static string ConnectionString(LocalFunctionsHost host, HostBinding binding)
     {
         var settingName = string.IsNullOrEmpty(binding.Connection) ? "AzureWebJobsStorage" : binding.Connection;
-        // Azure looks the connection up as given, then with the AzureWebJobs prefix.
-        var cs = host.Settings.Get(settingName) ?? host.Settings.Get("AzureWebJobs" + settingName)
+        return host.Settings.Get(settingName) ?? host.Settings.Get("AzureWebJobs" + settingName)
             ?? throw new InvalidOperationException($"Storage account connection string '{settingName}' does not exist. Make sure that it is a defined App Setting.");
+    }
+
+    public static QueueServiceClient ServiceClient(LocalFunctionsHost host, HostBinding binding, Azure.Core.SyncAsyncEventHandler<QueueMessageDecodingFailedEventArgs>? decodingFailed = null)
+    {
         var options = new QueueClientOptions { MessageEncoding = host.Files.Queues.Base64 ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None };
-        return new QueueServiceClient(cs, options);
+        if (decodingFailed is not null) options.MessageDecodingFailed += decodingFailed;
+        return new QueueServiceClient(ConnectionString(host, binding), options);
     }
 
     public async Task RunAsync(CancellationToken ct)
@@ -44,9 +50,12 @@ internal sealed class QueueListener
         QueueClient queue, poison;
         try
         {
-            var service = ServiceClient(_host, _function.Trigger!);
+            QueueClient? rawPoison = null;
+            var service = ServiceClient(_host, _function.Trigger!, args => MoveUndecodableAsync(args, rawPoison!));
             queue = service.GetQueueClient(_function.Trigger!.QueueName);
             poison = service.GetQueueClient(_function.Trigger!.QueueName + "-poison");
+            // The poison copy of a message that is not valid base64 keeps its raw text.
+            rawPoison = new QueueServiceClient(ConnectionString(_host, _function.Trigger!)).GetQueueClient(poison.Name);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
         {
@@ -97,6 +106,24 @@ internal sealed class QueueListener
             }
         }
         try { await Task.WhenAll(inFlight).WaitAsync(TimeSpan.FromSeconds(5)); } catch (Exception ex) when (ex is not OutOfMemoryException) { }
+    }
+
+    /// <summary>A message that does not decode (not base64 under base64 encoding) goes to the
+    /// poison queue at once, as the WebJobs queue extension does.</summary>
+    private async Task MoveUndecodableAsync(QueueMessageDecodingFailedEventArgs args, QueueClient rawPoison)
+    {
+        if (args.ReceivedMessage is not { } m) return;
+        _logger.LogWarning("Message {Id} in '{Queue}' could not be decoded; moving it to '{Poison}'", m.MessageId, args.Queue.Name, rawPoison.Name);
+        try
+        {
+            await rawPoison.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None);
+            await rawPoison.SendMessageAsync(m.Body, cancellationToken: CancellationToken.None);
+            await args.Queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, CancellationToken.None);
+        }
+        catch (RequestFailedException ex)
+        {
+            _logger.LogWarning("Moving undecodable message {Id} failed: {Error}", m.MessageId, ex.Message);
+        }
     }
 
     private async Task ProcessAsync(QueueClient queue, QueueClient poison, QueueMessage message, CancellationToken ct)

@@ -54,7 +54,11 @@ internal sealed class TimerListener
         _ = Task.Run(async () =>
         {
             try { await InvokeOnceAsync(_host, _function.Name, last, next, _logger, ct); }
-            catch (Exception ex) when (ex is not OutOfMemoryException) { _logger.LogError("Timer run of '{Function}' failed: {Error}", _function.Name, ex.Message); }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (ct.IsCancellationRequested) _logger.LogDebug("Timer run of '{Function}' ended by the host stopping: {Error}", _function.Name, ex.Message);
+                else _logger.LogError("Timer run of '{Function}' failed: {Error}", _function.Name, ex.Message);
+            }
             finally { _running.Release(); }
         }, CancellationToken.None);
     }

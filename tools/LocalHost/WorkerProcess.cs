@@ -24,6 +24,7 @@ internal sealed class WorkerProcess
     }
 
     public int Id => _process.Id;
+    public DateTime StartedAtUtc { get; } = DateTime.UtcNow;
     public bool HasExited => _process.HasExited;
     public Task Exited { get; private set; } = Task.CompletedTask;
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
