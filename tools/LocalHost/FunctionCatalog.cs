@@ -12,12 +12,6 @@ internal static class FunctionCatalog
         var result = new List<HostFunction>();
         foreach (var f in raw)
         {
-            // As in Azure: the app setting AzureWebJobs.<name>.Disabled=true keeps a function from running.
-            if (bool.TryParse(settings.Get($"AzureWebJobs.{f.Name}.Disabled"), out var disabled) && disabled)
-            {
-                logger.LogInformation("The '{Function}' function is disabled (AzureWebJobs.{Function}.Disabled).", f.Name, f.Name);
-                continue;
-            }
             try
             {
                 var bindings = f.RawBindings.Select(b => ParseBinding(b, f.Name, settings)).ToList();
