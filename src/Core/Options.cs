@@ -123,7 +123,7 @@ public sealed class SmtpOAuthOptions
     public string? ClientId { get; set; }
     public string? ClientSecret { get; set; }
     public string? RefreshToken { get; set; }
-    /// <summary>Sent with each refresh; an explicit empty value sends none.</summary>
+    /// <summary>Sent with each refresh (the preset's when unset; none without a preset).</summary>
     public string? Scope { get; set; }
 }
 

@@ -63,16 +63,21 @@ public sealed class SmtpSettingsTests
     }
 
     [Fact]
-    public void AnExplicitTokenEndpointMakesTheMicrosoft365TenantUnnecessaryAndAnEmptyScopeSendsNone()
+    public void AnExplicitTokenEndpointMakesTheMicrosoft365TenantUnnecessaryAndEmptySettingsCountAsUnset()
     {
+        // local.settings.sample.json lists every setting with "" as its placeholder.
         var o = OAuth("Microsoft365");
         o.OAuth.TokenEndpoint = "https://login.microsoftonline.com/organizations/oauth2/v2.0/token";
         o.OAuth.Scope = "";
+        o.Host = "";
+        o.Security = " ";
 
         var s = SmtpSettings.Resolve(o);
 
         Assert.Equal("https://login.microsoftonline.com/organizations/oauth2/v2.0/token", s.OAuth!.TokenEndpoint.ToString());
-        Assert.Equal("", s.OAuth.Scope);
+        Assert.Equal("https://outlook.office.com/SMTP.Send offline_access", s.OAuth.Scope);
+        Assert.Equal("smtp.office365.com", s.Host);
+        Assert.Equal(SecureSocketOptions.StartTls, s.Security);
     }
 
     [Fact]

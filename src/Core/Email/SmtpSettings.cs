@@ -103,8 +103,7 @@ public sealed partial class SmtpSettings
                 ClientId = Given(o.OAuth.ClientId) ?? throw new InvalidOperationException("Email__Smtp__Auth=OAuth2 needs Email__Smtp__OAuth__ClientId."),
                 ClientSecret = Given(o.OAuth.ClientSecret),
                 RefreshToken = refreshToken ?? throw new InvalidOperationException("Email__Smtp__Auth=OAuth2 needs Email__Smtp__OAuth__RefreshToken."),
-                // null: the preset's; an explicit empty value: no scope parameter at all.
-                Scope = o.OAuth.Scope is { } scope ? scope.Trim() : preset?.Scope,
+                Scope = Given(o.OAuth.Scope) ?? preset?.Scope,
             };
         }
 
@@ -131,6 +130,6 @@ public sealed class SmtpOAuthSettings
     public required string ClientId { get; init; }
     public string? ClientSecret { get; init; }
     public required string RefreshToken { get; init; }
-    /// <summary>Null or empty: no scope parameter is sent.</summary>
+    /// <summary>Null: no scope parameter is sent.</summary>
     public string? Scope { get; init; }
 }
