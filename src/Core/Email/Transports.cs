@@ -51,8 +51,6 @@ public sealed class SendGridTransport : IEmailTransport
 public sealed class SmtpTransport(EmailOptions options, SmtpSettings smtp, SmtpOAuthTokens? tokens = null,
     ILogger<SmtpTransport>? log = null, Operations.AccountMetrics? metrics = null) : IEmailTransport
 {
-    public SmtpTransport(EmailOptions options) : this(options, SmtpSettings.Resolve(options.Smtp)) { }
-
     public async Task SendAsync(OutgoingEmail email, CancellationToken ct)
     {
         var message = new MimeMessage();
