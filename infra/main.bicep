@@ -47,7 +47,7 @@ param keyVaultName string = 'kv-${uniqueString(resourceGroup().id)}'
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-@description('Sender address of every email (Email__From). It must be a verified sender in SendGrid.')
+@description('Sender address of every email (Email__From): a verified sender in SendGrid; with Gmail or Microsoft 365, the mailbox or an address it may send as.')
 @minLength(3)
 param emailFrom string
 
@@ -74,6 +74,54 @@ param jwtSigningKey string = ''
 @description('During a signing-key rotation: PEM of the key that signed until now (Jwt__PreviousSigningKey). Its tokens stay valid and the JWKS lists it. Empty: no previous key (the app setting is left out).')
 @secure()
 param jwtPreviousSigningKey string = ''
+
+@description('How email leaves (Email__Transport): SendGrid, or SMTP (e.g. Gmail or Microsoft 365 with OAuth 2.0, docs/email.md).')
+@allowed([
+  'SendGrid'
+  'Smtp'
+])
+param emailTransport string = 'SendGrid'
+
+@description('With emailTransport Smtp: a preset that fills host, port, TLS, token endpoint and scope (Email__Smtp__Preset). Empty: none (give smtpHost).')
+@allowed([
+  ''
+  'Gmail'
+  'Microsoft365'
+])
+param smtpPreset string = ''
+
+@description('With emailTransport Smtp: how the app signs in to the SMTP server (Email__Smtp__Auth).')
+@allowed([
+  'None'
+  'Password'
+  'OAuth2'
+])
+param smtpAuth string = 'OAuth2'
+
+@description('With emailTransport Smtp: the SMTP host (Email__Smtp__Host). Empty: the preset\'s.')
+param smtpHost string = ''
+
+@description('With emailTransport Smtp: the SMTP port (Email__Smtp__Port). 0: the preset\'s.')
+@minValue(0)
+@maxValue(65535)
+param smtpPort int = 0
+
+@description('With emailTransport Smtp: the login; with OAuth2, the mailbox the refresh token was granted for (Email__Smtp__Username).')
+param smtpUsername string = ''
+
+@description('With smtpAuth OAuth2: the OAuth client id (Email__Smtp__OAuth__ClientId).')
+param smtpOAuthClientId string = ''
+
+@description('With smtpPreset Microsoft365: the Entra ID tenant id or domain in the token endpoint (Email__Smtp__OAuth__Tenant).')
+param smtpOAuthTenant string = ''
+
+@description('With smtpAuth OAuth2: the OAuth client secret (Email__Smtp__OAuth__ClientSecret). Empty: the Key Vault secret SmtpOAuthClientSecret is left as it is.')
+@secure()
+param smtpOAuthClientSecret string = ''
+
+@description('With smtpAuth OAuth2: the refresh token (Email__Smtp__OAuth__RefreshToken), docs/email.md. Empty: the Key Vault secret SmtpOAuthRefreshToken is left as it is.')
+@secure()
+param smtpOAuthRefreshToken string = ''
 
 @description('Base64 of 32 random bytes (Security__TokenKey). Empty: the Key Vault secret TokenKey is left as it is.')
 @secure()
@@ -127,6 +175,8 @@ var secretSendGridApiKey = 'SendGridApiKey'
 var secretJwtSigningKey = 'JwtSigningKey'
 var secretTokenKey = 'TokenKey'
 var secretJwtPreviousSigningKey = 'JwtPreviousSigningKey'
+var secretSmtpOAuthClientSecret = 'SmtpOAuthClientSecret'
+var secretSmtpOAuthRefreshToken = 'SmtpOAuthRefreshToken'
 
 // ---------------------------------------------------------------------------------------
 // Monitoring
@@ -253,6 +303,24 @@ resource jwtPreviousSigningKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-
   properties: {
     value: jwtPreviousSigningKey
     contentType: 'application/x-pem-file'
+  }
+}
+
+resource smtpOAuthClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smtpOAuthClientSecret)) {
+  parent: keyVault
+  name: secretSmtpOAuthClientSecret
+  properties: {
+    value: smtpOAuthClientSecret
+    contentType: 'text/plain'
+  }
+}
+
+resource smtpOAuthRefreshTokenSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smtpOAuthRefreshToken)) {
+  parent: keyVault
+  name: secretSmtpOAuthRefreshToken
+  properties: {
+    value: smtpOAuthRefreshToken
+    contentType: 'text/plain'
   }
 }
 
@@ -417,6 +485,28 @@ resource keyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
 
 var appUrl = 'https://${functionApp.properties.defaultHostName}'
 
+// SMTP settings, only with emailTransport Smtp, each only when given (the app's defaults and
+// the preset fill the rest). The two OAuth secrets are Key Vault references only when given,
+// as Jwt__PreviousSigningKey is: a reference to a secret that does not exist would leave the
+// literal reference text as the value. So pass both on every deployment that should keep
+// OAuth working (scripts/deploy.sh takes them from SMTP_OAUTH_CLIENT_SECRET and
+// SMTP_OAUTH_REFRESH_TOKEN), or set them in the vault and give them again.
+var smtpSettings = emailTransport != 'Smtp' ? {} : union(
+  { Email__Smtp__Auth: smtpAuth },
+  empty(smtpPreset) ? {} : { Email__Smtp__Preset: smtpPreset },
+  empty(smtpHost) ? {} : { Email__Smtp__Host: smtpHost },
+  smtpPort == 0 ? {} : { Email__Smtp__Port: string(smtpPort) },
+  empty(smtpUsername) ? {} : { Email__Smtp__Username: smtpUsername },
+  empty(smtpOAuthClientId) ? {} : { Email__Smtp__OAuth__ClientId: smtpOAuthClientId },
+  empty(smtpOAuthTenant) ? {} : { Email__Smtp__OAuth__Tenant: smtpOAuthTenant },
+  empty(smtpOAuthClientSecret) ? {} : {
+    Email__Smtp__OAuth__ClientSecret: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretSmtpOAuthClientSecret})'
+  },
+  empty(smtpOAuthRefreshToken) ? {} : {
+    Email__Smtp__OAuth__RefreshToken: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretSmtpOAuthRefreshToken})'
+  }
+)
+
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
@@ -437,7 +527,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Accounts__InviteOnly: inviteOnly ? 'true' : 'false'
     Accounts__BootstrapAdmins: bootstrapAdmins
 
-    Email__Transport: 'SendGrid'
+    Email__Transport: emailTransport
     Email__From: emailFrom
 
     // Versionless references: a new secret version is picked up without redeploying
@@ -453,7 +543,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   } : {}, empty(jwtPreviousSigningKey) ? {} : {
     // Only during a rotation (docs/operations.md): an unset secret would leave the literal reference.
     Jwt__PreviousSigningKey: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${secretJwtPreviousSigningKey})'
-  })
+  }, smtpSettings)
   dependsOn: [
     keyVaultSecretsUser
     storageBlobOwner
@@ -462,6 +552,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     sendGridSecret
     jwtSigningKeySecret
     jwtPreviousSigningKeySecret
+    smtpOAuthClientSecretSecret
+    smtpOAuthRefreshTokenSecret
     tokenKeySecret
     emailOutboxQueue
   ]

@@ -20,10 +20,20 @@
 #   USER_ASSIGNED_IDENTITY_ID resource id of a user-assigned managed identity for the app
 #                             (default: the app's system-assigned identity); storage is reached
 #                             with that identity, never with an account key
+#   EMAIL_TRANSPORT           SendGrid (default) or Smtp; for Gmail or Microsoft 365 see docs/email.md:
+#   SMTP_PRESET               Gmail or Microsoft365
+#   SMTP_AUTH                 None, Password or OAuth2 (default OAuth2)
+#   SMTP_HOST, SMTP_PORT      when there is no preset, or to override it
+#   SMTP_USERNAME             the mailbox (OAuth2) or login (Password)
+#   SMTP_OAUTH_CLIENT_ID      the OAuth client id
+#   SMTP_OAUTH_TENANT         Microsoft365: the Entra ID tenant id or domain
 # Secrets (stored in Key Vault; when one is not given, the vault keeps what it has):
 #   SENDGRID_API_KEY          SendGrid API key
 #   JWT_SIGNING_KEY_FILE      path of the PEM file of an EC P-256 private key
 #   TOKEN_KEY                 base64 of 32 random bytes
+#   SMTP_OAUTH_CLIENT_SECRET  with SMTP OAuth2: the client secret    } the app setting is written only
+#   SMTP_OAUTH_REFRESH_TOKEN  with SMTP OAuth2: the refresh token    } when given: give them every time
+# SENDGRID_API_KEY is not required when EMAIL_TRANSPORT=Smtp.
 # On the first deployment of an app all three are required (ALLOW_MISSING_SECRETS=1 skips
 # that check, e.g. when the secrets are put into the vault another way).
 #
@@ -89,11 +99,32 @@ if [[ $do_infra -eq 1 ]]; then
   [[ -n "${VAULT_ADMIN_PRINCIPAL_ID:-}" ]] && params+=("vaultAdminPrincipalId=$VAULT_ADMIN_PRINCIPAL_ID")
   [[ -n "${USER_ASSIGNED_IDENTITY_ID:-}" ]] && params+=("userAssignedIdentityResourceId=$USER_ASSIGNED_IDENTITY_ID")
 
+  email_transport="${EMAIL_TRANSPORT:-SendGrid}"
+  [[ "$email_transport" == "SendGrid" || "$email_transport" == "Smtp" ]] || fail "EMAIL_TRANSPORT must be SendGrid or Smtp"
+  params+=("emailTransport=$email_transport")
+  [[ -n "${SMTP_PRESET:-}" ]] && params+=("smtpPreset=$SMTP_PRESET")
+  [[ -n "${SMTP_AUTH:-}" ]] && params+=("smtpAuth=$SMTP_AUTH")
+  [[ -n "${SMTP_HOST:-}" ]] && params+=("smtpHost=$SMTP_HOST")
+  [[ -n "${SMTP_PORT:-}" ]] && params+=("smtpPort=$SMTP_PORT")
+  [[ -n "${SMTP_USERNAME:-}" ]] && params+=("smtpUsername=$SMTP_USERNAME")
+  [[ -n "${SMTP_OAUTH_CLIENT_ID:-}" ]] && params+=("smtpOAuthClientId=$SMTP_OAUTH_CLIENT_ID")
+  [[ -n "${SMTP_OAUTH_TENANT:-}" ]] && params+=("smtpOAuthTenant=$SMTP_OAUTH_TENANT")
+  if [[ -n "${SMTP_OAUTH_CLIENT_SECRET:-}" ]]; then
+    (umask 077 && printf '%s' "$SMTP_OAUTH_CLIENT_SECRET" >"$secrets_dir/smtpclientsecret")
+    params+=("smtpOAuthClientSecret=@$secrets_dir/smtpclientsecret")
+  fi
+  if [[ -n "${SMTP_OAUTH_REFRESH_TOKEN:-}" ]]; then
+    (umask 077 && printf '%s' "$SMTP_OAUTH_REFRESH_TOKEN" >"$secrets_dir/smtprefreshtoken")
+    params+=("smtpOAuthRefreshToken=@$secrets_dir/smtprefreshtoken")
+  elif [[ "$email_transport" == "Smtp" && "${SMTP_AUTH:-OAuth2}" == "OAuth2" ]]; then
+    fail "EMAIL_TRANSPORT=Smtp with OAuth2 needs SMTP_OAUTH_REFRESH_TOKEN (and SMTP_OAUTH_CLIENT_SECRET) on every deployment (docs/email.md)"
+  fi
+
   missing=()
   if [[ -n "${SENDGRID_API_KEY:-}" ]]; then
     (umask 077 && printf '%s' "$SENDGRID_API_KEY" >"$secrets_dir/sendgrid")
     params+=("sendGridApiKey=@$secrets_dir/sendgrid")
-  else
+  elif [[ "$email_transport" == "SendGrid" ]]; then
     missing+=(SENDGRID_API_KEY)
   fi
   if [[ -n "${JWT_SIGNING_KEY_FILE:-}" ]]; then

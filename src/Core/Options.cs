@@ -93,13 +93,38 @@ public sealed class SendGridOptions
     public string? Host { get; set; }
 }
 
+/// <summary>
+/// <c>Email__Smtp__…</c> as given. Host, port, security, token endpoint and scope stay null when
+/// not set, so a <see cref="Preset"/> can fill them; <see cref="Email.SmtpSettings.Resolve"/> turns
+/// this into what the transport uses.
+/// </summary>
 public sealed class SmtpOptions
 {
-    public string Host { get; set; } = "localhost";
-    public int Port { get; set; } = 1025;
+    /// <summary><c>Gmail</c> or <c>Microsoft365</c>: host, port, security, token endpoint and scope.</summary>
+    public string? Preset { get; set; }
+    public string? Host { get; set; }
+    public int? Port { get; set; }
+    /// <summary><c>None</c>, <c>StartTls</c> or <c>SslOnConnect</c>.</summary>
+    public string? Security { get; set; }
+    /// <summary><c>None</c>, <c>Password</c> or <c>OAuth2</c>; unset: <c>Password</c> when a username is given, else <c>None</c>.</summary>
+    public string? Auth { get; set; }
+    /// <summary>The login; with OAuth2, the mailbox the token was granted for.</summary>
     public string? Username { get; set; }
     public string? Password { get; set; }
-    public string Security { get; set; } = "None";
+    public SmtpOAuthOptions OAuth { get; set; } = new();
+}
+
+/// <summary><c>Email__Smtp__OAuth__…</c>: a refresh token the app trades for access tokens.</summary>
+public sealed class SmtpOAuthOptions
+{
+    public string? TokenEndpoint { get; set; }
+    /// <summary>The Entra ID tenant (id or domain) for the Microsoft365 preset's token endpoint.</summary>
+    public string? Tenant { get; set; }
+    public string? ClientId { get; set; }
+    public string? ClientSecret { get; set; }
+    public string? RefreshToken { get; set; }
+    /// <summary>Sent with each refresh (the preset's when unset; none without a preset).</summary>
+    public string? Scope { get; set; }
 }
 
 /// <summary>One per-client limit: at most <see cref="PermitLimit"/> requests per fixed <see cref="Window"/>.</summary>

@@ -1,5 +1,6 @@
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Microsoft.Extensions.Logging;
 using MimeKit;
 using SendGrid;
 using SendGrid.Helpers.Mail;
@@ -43,7 +44,12 @@ public sealed class SendGridTransport : IEmailTransport
     }
 }
 
-public sealed class SmtpTransport(EmailOptions options) : IEmailTransport
+/// <summary>
+/// SMTP with MailKit: no login, a username and password, or XOAUTH2 with an access token from
+/// <see cref="SmtpOAuthTokens"/> (Gmail, Microsoft 365).
+/// </summary>
+public sealed class SmtpTransport(EmailOptions options, SmtpSettings smtp, SmtpOAuthTokens? tokens = null,
+    ILogger<SmtpTransport>? log = null, Operations.AccountMetrics? metrics = null) : IEmailTransport
 {
     public async Task SendAsync(OutgoingEmail email, CancellationToken ct)
     {
@@ -55,16 +61,44 @@ public sealed class SmtpTransport(EmailOptions options) : IEmailTransport
         message.MessageId = $"{email.MessageId}@account-functions";
         message.Body = new BodyBuilder { TextBody = email.Content.Text, HtmlBody = email.Content.Html }.ToMessageBody();
 
-        var smtp = options.Smtp;
-        var security = smtp.Security switch
-        {
-            "StartTls" => SecureSocketOptions.StartTls,
-            "SslOnConnect" => SecureSocketOptions.SslOnConnect,
-            _ => SecureSocketOptions.None,
-        };
+        // The token before the connection: when the provider refuses the refresh token, no
+        // connection is opened for nothing.
+        var oauth = smtp.Auth == SmtpAuth.OAuth2
+            ? tokens ?? throw new InvalidOperationException("Email__Smtp__Auth=OAuth2 without a token source.")
+            : null;
+        var token = oauth is null ? null : await oauth.GetAsync(ct);
+
         using var client = new SmtpClient();
-        await client.ConnectAsync(smtp.Host, smtp.Port, security, ct);
-        if (smtp.Username is { Length: > 0 }) await client.AuthenticateAsync(smtp.Username, smtp.Password ?? "", ct);
+        await client.ConnectAsync(smtp.Host, smtp.Port, smtp.Security, ct);
+        if (smtp.Auth == SmtpAuth.Password)
+            await client.AuthenticateAsync(smtp.Username!, smtp.Password ?? "", ct);
+        else if (oauth is not null)
+        {
+            try
+            {
+                await client.AuthenticateAsync(new SaslMechanismOAuth2(smtp.Username!, token!), ct);
+            }
+            catch (AuthenticationException)
+            {
+                // 535: the server no longer takes a token we thought valid (revoked, or it expired
+                // early). One refresh and one more try on the same connection; a second refusal fails
+                // the send, and the queue retries it later.
+                metrics?.SmtpOAuth("token_rejected");
+                log?.LogWarning("SMTP OAuth: {Host} refused the access token; refreshing it once and trying again", smtp.Host);
+                oauth.Reject(token!);
+                token = await oauth.GetAsync(ct);
+                try
+                {
+                    await client.AuthenticateAsync(new SaslMechanismOAuth2(smtp.Username!, token!), ct);
+                }
+                catch (AuthenticationException e)
+                {
+                    oauth.Reject(token);
+                    throw new SmtpOAuthException(SmtpOAuthException.AccessTokenRefused,
+                        $"{smtp.Host} refused a freshly refreshed access token for the mailbox: check the token's scope and that SMTP AUTH is enabled for the mailbox.", e);
+                }
+            }
+        }
         await client.SendAsync(message, ct);
         await client.DisconnectAsync(true, ct);
     }

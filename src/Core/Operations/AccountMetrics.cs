@@ -12,7 +12,7 @@ public sealed class AccountMetrics
 {
     public const string MeterName = "AccountFunctions";
 
-    private readonly Counter<long> _signups, _logins, _emails, _sweepLocks;
+    private readonly Counter<long> _signups, _logins, _emails, _sweepLocks, _smtpOAuth;
 
     public AccountMetrics(IMeterFactory meters)
     {
@@ -21,6 +21,8 @@ public sealed class AccountMetrics
         _logins = meter.CreateCounter<long>("accounts.logins", "{login}", "Sign-ins; tags outcome=ok|failed, method=password|email|mfa|external.");
         _emails = meter.CreateCounter<long>("accounts.emails", "{email}", "Email deliveries; tag outcome=sent|failed|poisoned.");
         _sweepLocks = meter.CreateCounter<long>("accounts.sweep_locks", "{account}", "Accounts the sweep locked (email not confirmed in time).");
+        _smtpOAuth = meter.CreateCounter<long>("accounts.smtp_oauth", "{event}",
+            "SMTP XOAUTH2 token events; tag event=refreshed|refresh_refused|refresh_failed|token_rejected.");
     }
 
     public void Audited(string type, IReadOnlyDictionary<string, string?>? detail)
@@ -43,6 +45,8 @@ public sealed class AccountMetrics
     public void EmailSent() => _emails.Add(1, Tag("outcome", "sent"));
     public void EmailFailed() => _emails.Add(1, Tag("outcome", "failed"));
     public void EmailPoisoned() => _emails.Add(1, Tag("outcome", "poisoned"));
+    /// <summary>refresh_refused: the provider revoked the refresh token; no email goes out until it is replaced.</summary>
+    public void SmtpOAuth(string @event) => _smtpOAuth.Add(1, Tag("event", @event));
 
     private static KeyValuePair<string, object?> Tag(string key, string value) => new(key, value);
 }

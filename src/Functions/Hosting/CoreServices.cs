@@ -80,9 +80,25 @@ public static class CoreServices
         services.AddSingleton<Core.External.ExternalLoginService>();
 
         services.AddHttpClient(nameof(SendGridTransport));
-        services.AddSingleton<IEmailTransport>(sp => email.Transport.Equals("SendGrid", StringComparison.OrdinalIgnoreCase)
-            ? new SendGridTransport(email, sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SendGridTransport)))
-            : new SmtpTransport(email));
+        if (email.Transport.Equals("SendGrid", StringComparison.OrdinalIgnoreCase))
+            services.AddSingleton<IEmailTransport>(sp =>
+                new SendGridTransport(email, sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SendGridTransport))));
+        else
+        {
+            // Resolved here, at start: a wrong mail setting stops the app with a message naming it,
+            // rather than failing every email in the queue.
+            var smtp = SmtpSettings.Resolve(email.Smtp);
+            if (smtp.OAuth is { } oauth)
+            {
+                services.AddHttpClient(nameof(SmtpOAuthTokens), c => c.Timeout = TimeSpan.FromSeconds(30))
+                    .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+                services.AddSingleton(sp => new SmtpOAuthTokens(oauth,
+                    sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SmtpOAuthTokens)), sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<SmtpOAuthTokens>>(), sp.GetRequiredService<Core.Operations.AccountMetrics>()));
+            }
+            services.AddSingleton<IEmailTransport>(sp => new SmtpTransport(email, smtp, sp.GetService<SmtpOAuthTokens>(),
+                sp.GetRequiredService<ILogger<SmtpTransport>>(), sp.GetRequiredService<Core.Operations.AccountMetrics>()));
+        }
 
         return services;
     }
