@@ -19,6 +19,7 @@ public static class AccountFunctionsApp
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
         builder.UseMiddleware<EdgeMiddleware>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, Http.RawForwardedFor>();
         builder.Services.Configure<KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;
