@@ -55,13 +55,16 @@ public static class Json
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
+        var tooLarge = false;
         int read;
+        // Read to the end even when over the limit: Kestrel's own limit (the same 64 KiB) then
+        // refuses the body as it would have, rather than the connection being cut mid-body.
         while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
         {
-            if (buffer.Length + read > MaxBodyBytes) return null;
+            if (tooLarge || buffer.Length + read > MaxBodyBytes) { tooLarge = true; continue; }
             buffer.Write(chunk, 0, read);
         }
-        return buffer.ToArray();
+        return tooLarge ? null : buffer.ToArray();
     }
 
     private static bool IsTypeError(JsonException e) =>
