@@ -18,6 +18,7 @@ public static class AccountFunctionsApp
     {
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, Http.RawForwardedFor>();
         builder.Services.Configure<KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;

@@ -21,6 +21,15 @@ public sealed class EmailAddressTests
     }
 
     [Fact]
+    public void APunycodeDomainAndItsUnicodeSpellingAreOneAddress()
+    {
+        Assert.True(EmailAddress.IsValid("ann@xn--bcher-kva.test"));
+        Assert.True(EmailAddress.IsValid("ann@b\u00fccher.test"));
+        Assert.Equal(EmailAddress.Hash("ann@b\u00fccher.test"), EmailAddress.Hash("Ann@XN--BCHER-KVA.test"));
+        Assert.Equal("ann@example.test", EmailAddress.Normalize("Ann@Example.test"));
+    }
+
+    [Fact]
     public void HashIsEqualForDifferentlyCasedAndSpacedForms()
     {
         var a = EmailAddress.Hash("ann@example.test");
@@ -76,6 +85,19 @@ public sealed class EmailAddressTests
     [InlineData("Ann <a@b.test>")]
     [InlineData("Ann<a@b.test>")]
     [InlineData("\"Ann\" <a@b.test>")]
+    // Spellings a mail server may take for the same mailbox as a plain one: refused (issue 15).
+    [InlineData("u@example.test.")]
+    [InlineData("\"u\"@example.test")]
+    [InlineData("\"u@v\"@example.test")]
+    [InlineData(".u@example.test")]
+    [InlineData("u.@example.test")]
+    [InlineData("u..v@example.test")]
+    [InlineData("u@example..test")]
+    [InlineData("u@.example.test")]
+    [InlineData("u@[192.0.2.1]")]
+    [InlineData("u@-example.test")]
+    [InlineData("u(comment)@example.test")]
+    [InlineData("u\\v@example.test")]
     public void MalformedAddressesAreInvalid(string email)
     {
         Assert.False(EmailAddress.IsValid(email));

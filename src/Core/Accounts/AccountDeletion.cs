@@ -34,6 +34,10 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             await audit.PseudonymiseAsync(id, ct);
             if (await storage.Accounts.TryDeleteAsync(account, ct)) break;
         }
+        // Again, now that the account row is gone: a request in flight (an email change, a sign-in)
+        // may have added rows to the partition after the pass above. Writers that find the account
+        // gone after writing remove their own rows too (RemoveLeftoversAsync).
+        await RemovePartitionRowsAsync(id, ct);
         // Again: an event recorded by a request that was in flight during the deletion.
         await audit.PseudonymiseAsync(id, ct);
         await audit.RecordAsync(AuditEvent.AccountDeleted, await audit.PseudonymAsync(id), adminId is null ? null : adminIp,
@@ -52,13 +56,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             await identifiers.RemoveClaimAsync(hash, account.Id, ct);
             foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert, TokenPurpose.EmailChange })
             {
-                var partition = OneTimeTokens.CodePartition(purpose, hash);
-                await storage.Tokens.DeleteIfExistsAsync(partition, account.Id, ct);
-                // Consumption markers of this account's codes: RowKey ~used-{account id}-{nonce}.
-                var (from, to) = (TableResults.MarkerPrefix + account.Id + "-", TableResults.MarkerPrefix + account.Id + ".");
-                await foreach (var m in storage.Tokens.QueryAsync<TableEntity>(
-                    e => e.PartitionKey == partition && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
-                    await storage.Tokens.DeleteIfExistsAsync(m.PartitionKey, m.RowKey, ct);
+                await tokens.RemoveCodesAsync(OneTimeTokens.CodePartition(purpose, hash), account.Id, ct);
             }
         }
         if (account.AccountNumber is { } number
@@ -71,6 +69,19 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline, account.Id), account.Id, ct);
     }
 
+    /// <summary>
+    /// For a writer that wrote rows for an account (link tokens, codes, due markers) and then found
+    /// the account gone (its commit failed, the account row is not there): removes what the writer
+    /// wrote, and anything else left in the partition, so no row keeps the deleted id. Does nothing
+    /// while the account exists (its deletion, if any, finds everything through the partition).
+    /// </summary>
+    public async Task RemoveLeftoversAsync(string id, IEnumerable<DueRow> due, CancellationToken ct = default)
+    {
+        if (await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct) is not null) return;
+        await RemovePartitionRowsAsync(id, ct);
+        foreach (var row in due) await storage.Due.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+    }
+
     /// <summary>Sessions (so tokens die at once), outbox rows (with their replay markers) and link tokens; not the account row.</summary>
     private async Task RemovePartitionRowsAsync(string id, CancellationToken ct)
     {
@@ -81,7 +92,11 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
         {
             if (row.RowKey.StartsWith(TokenIndexRow.Prefix, StringComparison.Ordinal))
             {
-                await tokens.RemoveLinkAsync(new TokenIndexRow { PartitionKey = row.PartitionKey, RowKey = row.RowKey, TokenId = row.GetString(nameof(TokenIndexRow.TokenId)) ?? "" }, ct);
+                await tokens.RemoveLinkAsync(new TokenIndexRow
+                {
+                    PartitionKey = row.PartitionKey, RowKey = row.RowKey, TokenId = row.GetString(nameof(TokenIndexRow.TokenId)) ?? "",
+                    CodePartition = row.GetString(nameof(TokenIndexRow.CodePartition)),
+                }, ct, withCode: true);
                 continue;
             }
             await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);

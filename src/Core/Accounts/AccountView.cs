@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AccountFunctions.Core.Text;
 
 namespace AccountFunctions.Core;
 
@@ -10,11 +11,23 @@ public sealed record AccountView(
     string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
     bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt)
 {
+    // Every stored string is scrubbed on its way out (UnicodeText): whatever reached a row (an
+    // older version, a tool, a direct write), one value must not fail the response that carries
+    // it, nor every page of the admin list that holds the account.
     public static AccountView From(Account a) => new(
-        a.Id, a.Email, a.EmailVerified, a.PendingEmail, a.AccountNumber, a.Status, a.Role, a.FirstName, a.LastName,
-        new ProfileView(a.AvatarUrl, a.Bio, a.Location,
-            a.PreferencesJson is { Length: > 0 } p ? JsonDocument.Parse(p).RootElement.Clone() : null),
+        a.Id, S(a.Email), a.EmailVerified, S(a.PendingEmail), a.AccountNumber, a.Status, a.Role, S(a.FirstName), S(a.LastName),
+        new ProfileView(S(a.AvatarUrl), S(a.Bio), S(a.Location), Preferences(a.PreferencesJson)),
         a.MfaEnabled, a.CreatedAt, a.UpdatedAt, a.LastLoginAt);
+
+    private static string? S(string? s) => UnicodeText.Scrub(s);
+
+    /// <summary>The stored preferences, scrubbed; a value that is not a JSON object any more is shown as none.</summary>
+    private static JsonElement? Preferences(string? json)
+    {
+        if (json is not { Length: > 0 } || UnicodeText.ScrubJson(json) is not { } clean) return null;
+        using var doc = JsonDocument.Parse(clean);
+        return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
+    }
 }
 
 /// <summary>The contract's Session object.</summary>

@@ -1,16 +1,36 @@
+using System.Globalization;
 using System.Net.Mail;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace AccountFunctions.Core;
 
-/// <summary>Email addresses are compared normalised (trimmed, NFC, lower-cased) and kept as entered for display.</summary>
+/// <summary>
+/// Email addresses are compared normalised (trimmed, NFC, lower-cased; a punycode domain in its
+/// Unicode form) and kept as entered for display. Only plain addresses are accepted: a dot-atom
+/// local part (no quotes, comments or backslashes, no leading, trailing or doubled dots) and a
+/// host name of two or more labels (no trailing dot, no IP literal). Forms a mail server treats
+/// as the same mailbox as a plain spelling (<c>u@example.test.</c>, <c>"u"@example.test</c>) are
+/// refused rather than normalised, so two spellings cannot become two accounts.
+/// </summary>
 public static class EmailAddress
 {
     public const int MaxLength = 254;
+    private const int MaxLocalLength = 64;
+    private static readonly IdnMapping Idn = new() { AllowUnassigned = false, UseStd3AsciiRules = true };
 
-    public static string Normalize(string email) =>
-        email.Trim().Normalize(NormalizationForm.FormC).ToLowerInvariant();
+    public static string Normalize(string email)
+    {
+        var e = email.Trim().Normalize(NormalizationForm.FormC);
+        var at = e.LastIndexOf('@');
+        // xn--... and its Unicode spelling are one domain.
+        if (at > 0 && e.Contains("xn--", StringComparison.OrdinalIgnoreCase))
+        {
+            try { e = e[..(at + 1)] + Idn.GetUnicode(e[(at + 1)..]).Normalize(NormalizationForm.FormC); }
+            catch (ArgumentException) { }
+        }
+        return e.ToLowerInvariant();
+    }
 
     /// <summary>Hex SHA-256 of the normalised address: what table keys hold instead of the address.</summary>
     public static string Hash(string email) =>
@@ -19,9 +39,11 @@ public static class EmailAddress
     public static bool IsValid(string email)
     {
         var e = email.Trim();
-        if (e.Length is 0 or > MaxLength || e.Any(char.IsControl) || e.Any(char.IsWhiteSpace)) return false;
-        var at = e.LastIndexOf('@');
-        if (at <= 0 || at == e.Length - 1 || !e[(at + 1)..].Contains('.')) return false;
+        if (e.Length is 0 or > MaxLength || e.Any(char.IsControl) || e.Any(char.IsWhiteSpace) || !Text.UnicodeText.IsValid(e)) return false;
+        var at = e.IndexOf('@');
+        if (at <= 0 || at != e.LastIndexOf('@') || at == e.Length - 1) return false;
+        var (local, domain) = (e[..at], e[(at + 1)..]);
+        if (local.Length > MaxLocalLength || !IsDotAtom(local) || !IsHostName(domain)) return false;
         try
         {
             var parsed = new MailAddress(e);
@@ -31,6 +53,17 @@ public static class EmailAddress
         {
             return false;
         }
+    }
+
+    // RFC 5322 atext, plus any non-ASCII character (RFC 6531), in dot-separated non-empty atoms.
+    private static bool IsDotAtom(string local) =>
+        local.Split('.').All(atom => atom.Length > 0 && atom.All(c => char.IsAsciiLetterOrDigit(c) || c > '\u007f' || "!#$%&'*+-/=?^_`{|}~".Contains(c)));
+
+    private static bool IsHostName(string domain)
+    {
+        var labels = domain.Split('.');
+        return labels.Length >= 2 && labels.All(label => label.Length is > 0 and <= 63 && label[0] != '-' && label[^1] != '-'
+            && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-' || c > '\u007f'));
     }
 
     /// <summary>For logs: never the full address.</summary>

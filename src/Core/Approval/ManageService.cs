@@ -22,7 +22,7 @@ public sealed record ManagedAccountView(
     {
         var v = AccountView.From(a);
         return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
-            v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, a.Comment);
+            v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, Text.UnicodeText.Scrub(a.Comment));
     }
 }
 
@@ -347,7 +347,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     private static Error? CheckReason(string? reason)
     {
         var errors = new Dictionary<string, string[]>();
-        SignupService.CheckLength(errors, "reason", reason, ReasonLength);
+        SignupService.CheckLength(errors, "reason", reason, ReasonLength, multiline: true);
         return errors.Count > 0 ? Errors.Validation(errors) : null;
     }
 

@@ -45,7 +45,7 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
         try
         {
             content = await RenderAsync(row);
-            await transport.SendAsync(new OutgoingEmail(row.MessageId, row.To, row.ToName, content), ct);
+            await transport.SendAsync(new OutgoingEmail(row.MessageId, row.To, row.ToName, content).Clean(), ct);
         }
         catch (Exception e)
         {

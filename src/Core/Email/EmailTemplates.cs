@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using AccountFunctions.Core.Text;
 
 namespace AccountFunctions.Core.Email;
 
@@ -49,7 +50,22 @@ public static class EmailTemplates
         _ => null,
     };
 
-    public static RenderedEmail Render(string template, EmailModel m) => template switch
+    /// <summary>Fields that may span lines (the signup note, an admin's reason); every other field is made one line.</summary>
+    private static readonly HashSet<string> MultiLineFields = ["userComment", "reason"];
+
+    /// <summary>
+    /// Renders with every field cleaned first (Text.EmailText), however it was stored: a name can
+    /// never start a new line of the text, and the subject is one line.
+    /// </summary>
+    public static RenderedEmail Render(string template, EmailModel model)
+    {
+        var fields = model.Fields.ToDictionary(f => f.Key,
+            f => MultiLineFields.Contains(f.Key) ? EmailText.MultiLine(f.Value) : EmailText.SingleLine(f.Value) ?? "");
+        var rendered = RenderClean(template, model with { Fields = fields });
+        return rendered with { Subject = EmailText.SingleLine(rendered.Subject)! };
+    }
+
+    private static RenderedEmail RenderClean(string template, EmailModel m) => template switch
     {
         VerifyEmail => Compose(
             "Confirm your email address",

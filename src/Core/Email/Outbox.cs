@@ -48,7 +48,17 @@ public sealed class Outbox(StorageContext storage, TimeProvider time, ILogger<Ou
     public async Task<bool> CommitAsync(IReadOnlyList<OutboxRow> mails, Func<Task<bool>> commit, CancellationToken ct = default)
     {
         foreach (var mail in mails) await storage.Due.UpsertEntityAsync(ReplayRow(mail), TableUpdateMode.Replace, ct);
-        if (!await commit()) return false;
+        if (!await commit())
+        {
+            // Nothing was committed (a conflict, or the account is gone): the markers point at
+            // nothing, and they carry the account id, so they go now rather than at the sweep.
+            foreach (var mail in mails)
+            {
+                var marker = ReplayRow(mail);
+                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
+            }
+            return false;
+        }
         await EnqueueAsync(mails, ct);
         return true;
     }

@@ -1,3 +1,4 @@
+using AccountFunctions.Core.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Logging;
@@ -7,7 +8,19 @@ using SendGrid.Helpers.Mail;
 
 namespace AccountFunctions.Core.Email;
 
-public sealed record OutgoingEmail(string MessageId, string To, string? ToName, RenderedEmail Content);
+public sealed record OutgoingEmail(string MessageId, string To, string? ToName, RenderedEmail Content)
+{
+    /// <summary>
+    /// The header values on one line (To name, subject), whatever was stored: the transports build
+    /// headers from these only. An empty name is no name.
+    /// </summary>
+    public OutgoingEmail Clean() => this with
+    {
+        To = EmailText.SingleLine(To)!,
+        ToName = EmailText.SingleLine(ToName) is { Length: > 0 } name ? name : null,
+        Content = Content with { Subject = EmailText.SingleLine(Content.Subject)! },
+    };
+}
 
 /// <summary>Where emails leave the system: SendGrid in Azure, SMTP anywhere else.</summary>
 public interface IEmailTransport
@@ -32,8 +45,9 @@ public sealed class SendGridTransport : IEmailTransport
 
     public async Task SendAsync(OutgoingEmail email, CancellationToken ct)
     {
+        email = email.Clean();
         var message = MailHelper.CreateSingleEmail(
-            new SendGrid.Helpers.Mail.EmailAddress(_options.From, _options.FromName), new SendGrid.Helpers.Mail.EmailAddress(email.To, email.ToName),
+            new SendGrid.Helpers.Mail.EmailAddress(_options.From, EmailText.SingleLine(_options.FromName)), new SendGrid.Helpers.Mail.EmailAddress(email.To, email.ToName),
             email.Content.Subject, email.Content.Text, email.Content.Html);
         // Carries the outbox id, so a message delivered twice can be recognised downstream.
         message.AddCustomArg("outbox_id", email.MessageId);
@@ -53,8 +67,9 @@ public sealed class SmtpTransport(EmailOptions options, SmtpSettings smtp, SmtpO
 {
     public async Task SendAsync(OutgoingEmail email, CancellationToken ct)
     {
+        email = email.Clean();
         var message = new MimeMessage();
-        message.From.Add(new MailboxAddress(options.FromName, options.From));
+        message.From.Add(new MailboxAddress(EmailText.SingleLine(options.FromName), options.From));
         message.To.Add(new MailboxAddress(email.ToName ?? "", email.To));
         message.Subject = email.Content.Subject;
         // The outbox id doubles as the Message-Id: a retried send is recognisably the same message.

@@ -30,7 +30,7 @@ public sealed record RevertRequest(string? Token);
 public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
     LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, AuditLog audit, TimeProvider time,
-    ILogger<EmailChangeService> log)
+    ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
     public const string ConfirmationSent = "confirmation_sent";
     public const string CodeSent = "code_sent";
@@ -99,12 +99,15 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             // Only the link is sent; the code issued with it would be a row nobody can use.
             await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
         }
-        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), TableUpdateMode.Replace, ct);
+        var deadlineRow = DueRow.For(DueRow.Deadline, account.Id, deadline);
+        await storage.Due.UpsertEntityAsync(deadlineRow, TableUpdateMode.Replace, ct);
 
         DateTimeOffset? replaced = null;
+        string? replacedPending = null;
         for (var attempt = 0; ; attempt++)
         {
             replaced = account.ConfirmationDeadline;
+            replacedPending = account.PendingEmail;
             var hadAddress = account is { EmailVerified: true, Email: not null };
             var oldEmail = account.Email;
             account.PendingEmail = newEmail;
@@ -142,11 +145,24 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) break;
             if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email change request.");
             var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (fresh is null) return Errors.Unauthorized;
+            if (fresh is null)
+            {
+                // Deleted meanwhile: what this request wrote first (grants, deadline marker) must not outlive it.
+                await deletion.RemoveLeftoversAsync(account.Id, [deadlineRow], ct);
+                return Errors.Unauthorized;
+            }
             // The address changed meanwhile (a confirmation or a revert): this request no longer applies as checked.
-            if (fresh.Email != account.Email || fresh.EmailVerified != hadAddress) return Errors.InvalidState;
+            if (fresh.Email != account.Email || fresh.EmailVerified != hadAddress)
+            {
+                if (fresh.ConfirmationDeadline != deadline) await storage.Due.DeleteIfExistsAsync(deadlineRow.PartitionKey, deadlineRow.RowKey, ct);
+                return Errors.InvalidState;
+            }
             account = fresh;
         }
+        // The code of the address this request replaced is dead (the grant in force is ours), and
+        // deleting the account could not find it by the new PendingEmail: it goes now.
+        if (replacedPending is not null && EmailAddress.Hash(replacedPending) != newHash)
+            await tokens.RemoveCodesAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(replacedPending)), account.Id, ct);
         // A request that replaces an earlier pending one moves the deadline: the old marker goes.
         if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier, account.Id) != DueRow.Partition(DueRow.Deadline, deadline, account.Id))
             await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, earlier, account.Id), account.Id, ct);
@@ -193,7 +209,11 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 if (await outbox.CommitWithAccountAsync(account, mail, ct))
                     return CodeSent;
                 var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-                if (fresh is null) return Errors.Unauthorized;
+                if (fresh is null)
+                {
+                    await deletion.RemoveLeftoversAsync(account.Id, [], ct);
+                    return Errors.Unauthorized;
+                }
                 if (fresh.Email != account.Email) return Errors.InvalidState;
                 account = fresh;
             }

@@ -62,7 +62,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (ReturnUrls.Match(returnUrl, accounts) is not { } target)
             return Errors.Validation("returnUrl", "Required, and must match one of the allowed return URLs (Accounts__AllowedReturnUrls).");
         await storage.ReadyAsync();
-        var limit = await limiter.HitAsync("external-start", client.IpAddress ?? "unknown", options.StartLimitPerIp, TimeSpan.FromMinutes(15), ct);
+        var limit = await limiter.HitAsync("external-start", ClientAddress.LimitKey(ClientAddress.Parse(client.IpAddress)), options.StartLimitPerIp, TimeSpan.FromMinutes(15), ct);
         if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
         if (await ConfigurationAsync(provider, ct) is not { } config || !provider.EndpointAllowed(config.AuthorizationEndpoint))
             return Errors.ProviderUnavailable;
@@ -255,7 +255,10 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
                 continue;
             }
 
-            if (accounts.InviteOnly) return Errors.InviteRequired;
+            // Invite-only: a bootstrap admin's provider-verified address may start the deployment,
+            // as it may by signing up (nobody else can make the first invite).
+            if (accounts.InviteOnly && !(email is not null && identity.EmailVerified && accounts.IsBootstrapAdmin(EmailAddress.Normalize(email))))
+                return Errors.InviteRequired;
             var account = Account.New(Account.NewId(), now);
             if (!await TryAddIndexAsync(indexKey, account.Id, now, ct)) continue;
             await CreateAsync(account, provider, subject, identity, email, ct);
@@ -451,7 +454,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     private static string? CleanName(string? name)
     {
         if (string.IsNullOrWhiteSpace(name)) return null;
-        var clean = new string(name.Trim().Where(c => !char.IsControl(c)).ToArray());
+        var clean = Text.EmailText.SingleLine(name.Trim())!.Trim();
         return clean.Length == 0 ? null : clean.Length > Limits.NameLength ? clean[..Limits.NameLength] : clean;
     }
 

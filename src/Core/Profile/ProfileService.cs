@@ -99,7 +99,7 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
             if (!TryGetString(value, out var text)) { errors[name] = ["Must be valid Unicode text."]; return; }
             text = text.Trim();
             if (text.Length > max) { errors[name] = [$"Use at most {max} characters."]; return; }
-            if (text.Any(c => char.IsControl(c) && !(multiline && c is '\n' or '\r' or '\t'))) { errors[name] = ["Control characters are not allowed."]; return; }
+            if (text.Any(c => AccountFunctions.Core.Text.EmailText.IsRefused(c, multiline))) { errors[name] = ["Control characters are not allowed."]; return; }
             changes.Add(a => set(a, text.Length == 0 ? null : text));
         }
     }

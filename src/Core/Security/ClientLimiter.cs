@@ -33,7 +33,9 @@ public sealed class ClientLimiter(StorageContext storage, RateLimitOptions optio
         var now = time.GetUtcNow();
         var start = now.UtcTicks - now.UtcTicks % rule.Window.Ticks;
         var retryAfter = new DateTimeOffset(start, TimeSpan.Zero) + rule.Window - now;
-        var key = group + "|" + (clientIp ?? "unknown");
+        // Counted per parsed client (an IPv6 /64; junk is one shared "unknown" client), never per raw text.
+        var subject = ClientAddress.LimitKey(ClientAddress.Parse(clientIp));
+        var key = group + "|" + subject;
         if (_counters.Count > MaxTracked) Prune(now);
         var counter = _counters.GetOrAdd(key, _ => new Counter());
 
@@ -52,7 +54,7 @@ public sealed class ClientLimiter(StorageContext storage, RateLimitOptions optio
         }
         if (!sync) return new RateDecision(true, TimeSpan.Zero);
 
-        var total = await SyncAsync(counter, group, clientIp ?? "unknown", start, rule, ct);
+        var total = await SyncAsync(counter, group, subject, start, rule, ct);
         // The shared count now includes this hit: over the limit means another instance used it up.
         return total > rule.PermitLimit ? new RateDecision(false, retryAfter) : new RateDecision(true, TimeSpan.Zero);
     }

@@ -38,7 +38,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     /// <summary>Writes a link row and (re)places the account's code for this purpose and subject.</summary>
     public async Task<Grant> IssueAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
     {
-        var (link, _) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct);
+        var (link, _) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct, CodePartition(purpose, subject));
         var code = new CodeRow
         {
             PartitionKey = CodePartition(purpose, subject),
@@ -69,7 +69,8 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     /// row exists that deleting the account could not find; expired links of the account are
     /// pruned meanwhile.
     /// </summary>
-    private async Task<(LinkTokenRow Link, byte[] Secret)> NewLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct)
+    private async Task<(LinkTokenRow Link, byte[] Secret)> NewLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime,
+        CancellationToken ct, string? codePartition = null)
     {
         await storage.ReadyAsync();
         var now = time.GetUtcNow();
@@ -85,17 +86,34 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
             ExpiresAt = now + lifetime,
             CreatedAt = now,
         };
-        var index = new TokenIndexRow { PartitionKey = accountId, RowKey = TokenIndexRow.Key(link.ExpiresAt, tokenId), TokenId = tokenId };
+        var index = new TokenIndexRow { PartitionKey = accountId, RowKey = TokenIndexRow.Key(link.ExpiresAt, tokenId), TokenId = tokenId, CodePartition = codePartition };
         await Task.WhenAll(storage.Accounts.UpsertEntityAsync(index, TableUpdateMode.Replace, ct), PruneExpiredAsync(accountId, now, ct));
         return (link, secret);
     }
 
-    /// <summary>Removes a link token (used or not), its consumption marker, and then its index row.</summary>
-    public async Task RemoveLinkAsync(TokenIndexRow index, CancellationToken ct = default)
+    /// <summary>
+    /// Removes a link token (used or not), its consumption marker, and then its index row; with
+    /// <paramref name="withCode"/> (the account is going) also the code row the link was issued with
+    /// and that code's consumption markers, whichever grant the code row holds now.
+    /// </summary>
+    public async Task RemoveLinkAsync(TokenIndexRow index, CancellationToken ct = default, bool withCode = false)
     {
         await storage.Tokens.DeleteIfExistsAsync(index.TokenId, LinkTokenRow.Row, ct);
         await storage.Tokens.DeleteIfExistsAsync(index.TokenId, TableResults.MarkerPrefix + LinkTokenRow.Row, ct);
+        if (withCode && index.CodePartition is { Length: > 0 } partition) await RemoveCodesAsync(partition, index.PartitionKey, ct);
         await storage.Accounts.DeleteIfExistsAsync(index.PartitionKey, index.RowKey, ct);
+    }
+
+    /// <summary>An account's code row in a code partition and its consumption markers (<c>~used-{account id}-{nonce}</c>).</summary>
+    public async Task RemoveCodesAsync(string partition, string accountId, CancellationToken ct = default)
+    {
+        await storage.Tokens.DeleteIfExistsAsync(partition, accountId, ct);
+        var (from, to) = (TableResults.MarkerPrefix + accountId + "-", TableResults.MarkerPrefix + accountId + ".");
+        var markers = new List<TableEntity>();
+        await foreach (var m in storage.Tokens.QueryAsync<TableEntity>(
+            e => e.PartitionKey == partition && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
+            markers.Add(m);
+        foreach (var m in markers) await storage.Tokens.DeleteIfExistsAsync(m.PartitionKey, m.RowKey, ct);
     }
 
     private async Task PruneExpiredAsync(string accountId, DateTimeOffset now, CancellationToken ct)

@@ -89,7 +89,10 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         var email = rawEmail.Trim();
         var emailHash = EmailAddress.Hash(email);
         await storage.ReadyAsync();
-        if (await UseInviteAsync(inviteCode, emailHash, ct) is { } refused) return refused;
+        // The addresses of Accounts__BootstrapAdmins need no invite: in invite-only mode only admins
+        // make invites, so the first admin could otherwise never join. They still have to verify.
+        if (!options.IsBootstrapAdmin(EmailAddress.Normalize(email))
+            && await UseInviteAsync(inviteCode, emailHash, ct) is { } refused) return refused;
         var now = time.GetUtcNow();
 
         var owner = await OwnerAsync(emailHash, ct);
@@ -164,7 +167,7 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         else if (!EmailAddress.IsValid(email)) errors["email"] = ["This is not a valid email address."];
         CheckLength(errors, "firstName", firstName, Limits.NameLength);
         CheckLength(errors, "lastName", lastName, Limits.NameLength);
-        CheckLength(errors, "comment", comment, Limits.CommentLength);
+        CheckLength(errors, "comment", comment, Limits.CommentLength, multiline: true);
         return errors;
     }
 
@@ -182,10 +185,15 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
 
     private static string? Clean(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    internal static void CheckLength(Dictionary<string, string[]> errors, string field, string? value, int max)
+    /// <summary>
+    /// Length and characters of a text field. Single-line fields (names) refuse every control
+    /// character and the Unicode line and paragraph separators: they end up in email greetings and
+    /// the To header. Multi-line ones (the signup comment, a reason) may hold line breaks and tabs.
+    /// </summary>
+    internal static void CheckLength(Dictionary<string, string[]> errors, string field, string? value, int max, bool multiline = false)
     {
         if (value is null) return;
         if (value.Length > max) errors[field] = [$"Use at most {max} characters."];
-        else if (value.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t')) errors[field] = ["Control characters are not allowed."];
+        else if (value.Any(c => Text.EmailText.IsRefused(c, multiline))) errors[field] = ["Control characters are not allowed."];
     }
 }

@@ -57,6 +57,11 @@ public sealed class TokenIndexRow : ITableEntity
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
     public string TokenId { get; set; } = "";
+    /// <summary>
+    /// The partition of the code issued with the link (<c>code-{purpose}-{subject}</c>, RK the account
+    /// id), so deleting the account finds it whatever address it was for. Null for links without a code.
+    /// </summary>
+    public string? CodePartition { get; set; }
 
     public static string Key(DateTimeOffset expiresAt, string tokenId) => $"{Prefix}{expiresAt.UtcTicks:D19}-{tokenId}";
 }

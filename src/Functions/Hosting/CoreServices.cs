@@ -34,6 +34,7 @@ public static class CoreServices
         Bind<LockoutOptions>("Lockout");
         Bind<RateLimitOptions>("RateLimits");
         Bind<MfaOptions>("Mfa");
+        Bind<ClientIpOptions>("ClientIp");
         var storageOptions = Bind<StorageOptions>("Storage");
         if (config[StorageOptions.OutboxQueueSetting] is { Length: > 0 } queue) storageOptions.OutboxQueue = queue;
         var email = Bind<EmailOptions>("Email");

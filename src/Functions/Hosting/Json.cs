@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AccountFunctions.Core;
+using AccountFunctions.Core.Text;
 
 namespace AccountFunctions.Functions.Hosting;
 
@@ -24,8 +25,16 @@ public static class Json
             return Errors.UnsupportedMediaType;
         try
         {
-            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, Options, context.RequestAborted);
-            return value is null ? Errors.Validation("$", "A JSON object is required.") : value;
+            var bytes = await ReadBodyAsync(request, context.RequestAborted);
+            if (bytes is null) return Errors.PayloadTooLarge;
+            var value = JsonSerializer.Deserialize<T>(bytes, Options);
+            if (value is null) return Errors.Validation("$", "A JSON object is required.");
+            // Every string at any depth (names too) must be text: an escaped lone surrogate is valid
+            // JSON, but stored it would fail every response that carries it. Checked once here, so
+            // no flow writes one whatever the shape it takes a field as (JsonElement, string, ...).
+            if (UnicodeText.FindInvalidString(bytes, new JsonReaderOptions { MaxDepth = Options.MaxDepth }) is { } bad)
+                return Errors.Validation(bad, "Must be valid Unicode text.");
+            return value;
         }
         catch (JsonException e) when (e.Path is { Length: > 2 } path && IsTypeError(e))
         {
@@ -39,6 +48,23 @@ public static class Json
         {
             return Errors.PayloadTooLarge;
         }
+    }
+
+    /// <summary>The whole body, or null when it is over <see cref="MaxBodyBytes"/>.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        var tooLarge = false;
+        int read;
+        // Read to the end even when over the limit: Kestrel's own limit (the same 64 KiB) then
+        // refuses the body as it would have, rather than the connection being cut mid-body.
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (tooLarge || buffer.Length + read > MaxBodyBytes) { tooLarge = true; continue; }
+            buffer.Write(chunk, 0, read);
+        }
+        return tooLarge ? null : buffer.ToArray();
     }
 
     private static bool IsTypeError(JsonException e) =>
