@@ -34,7 +34,8 @@ public sealed class InfraTemplateTests
     public void NoStorageSecretAndNoAccountKeyAnywhere()
     {
         var names = Resources("Microsoft.KeyVault/vaults/secrets").Select(s => SecretName(s.GetProperty("name").GetString()!));
-        Assert.Equal(["JwtPreviousSigningKey", "JwtSigningKey", "SendGridApiKey", "TokenKey"], names.Order());
+        // Only the app's own secrets: signing keys, the token key, SendGrid, and the SMTP OAuth client secret and refresh token.
+        Assert.Equal(["JwtPreviousSigningKey", "JwtSigningKey", "SendGridApiKey", "SmtpOAuthClientSecret", "SmtpOAuthRefreshToken", "TokenKey"], names.Order());
         var text = Template.Value.GetRawText();
         Assert.DoesNotContain("StorageConnectionString", text);
         Assert.DoesNotContain("listKeys", text);

@@ -1,23 +1,13 @@
 using System.Net;
 using AccountFunctions.Core;
 using AccountFunctions.Core.Storage;
+using AccountFunctions.Functions.Tests.Hardening;
 using AccountFunctions.Functions.Tests.Support;
 
 namespace AccountFunctions.Functions.Tests;
 
-public sealed class ImportFixture : AppFixture, IAsyncLifetime
-{
-    public string AdminEmail { get; } = TestApp.NewEmail("admin");
-    public string AdminToken { get; private set; } = "";
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Accounts:BootstrapAdmins"] = AdminEmail };
-
-    public new async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        await App.SignupVerifiedAsync(AdminEmail);
-        AdminToken = (await App.LoginAsync(AdminEmail)).GetProperty("accessToken").GetString()!;
-    }
-}
+/// <summary>An app with one signed-in bootstrap admin (AdminFixture).</summary>
+public sealed class ImportFixture : AdminFixture;
 
 /// <summary>Hashes from other systems: imported by an admin, verified at sign-in, then replaced.</summary>
 public sealed class PasswordImportTests(ImportFixture fixture) : IClassFixture<ImportFixture>

@@ -7,7 +7,8 @@ using AccountFunctions.Functions.Tests.Support;
 namespace AccountFunctions.Functions.Tests.Hardening;
 
 /// <summary>One bootstrap admin (no approval mode), signed in once for the class.</summary>
-public sealed class AdminFixture : AppFixture, IAsyncLifetime
+/// <summary>An app with one bootstrap admin, signed up, verified and signed in.</summary>
+public class AdminFixture : AppFixture, IAsyncLifetime
 {
     public string AdminEmail { get; } = TestApp.NewEmail("admin");
     public string AdminToken { get; private set; } = "";
