@@ -43,7 +43,7 @@ done
 fail() { echo "publish.sh: $*" >&2; exit 1; }
 
 ensure_zip() {
-  command -v zip >/dev/null 2>&1 && return 0
+  command -v zip >/dev/null 2>&1 && command -v unzip >/dev/null 2>&1 && return 0
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "publish.sh: installing zip (Debian package)"
     apt-get update -qq
@@ -72,8 +72,10 @@ publish() {
   check_layout
   ensure_zip
   (cd "$publish_dir" && zip -q -r -X "$root/$zip_file" .)
-  unzip -Z1 "$zip_file" | grep -qx host.json || fail "host.json is not at the root of $zip_file"
-  unzip -Z1 "$zip_file" | grep -q '^\.azurefunctions/' || fail ".azurefunctions/ is not in $zip_file"
+  local listing
+  listing="$(unzip -Z1 "$zip_file")" || fail "cannot list $zip_file"
+  grep -qx host.json <<<"$listing" || fail "host.json is not at the root of $zip_file"
+  grep -q '^\.azurefunctions/' <<<"$listing" || fail ".azurefunctions/ is not in $zip_file"
   echo "package: $zip_file ($(du -h "$zip_file" | cut -f1))"
 }
 
