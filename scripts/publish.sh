@@ -62,7 +62,7 @@ check_layout() {
   grep -q '"dotnet-isolated"' "$publish_dir/worker.config.json" 2>/dev/null || { echo "worker.config.json is not dotnet-isolated" >&2; missing=1; }
   if find "$publish_dir" -name function.json | grep -q .; then echo "a function.json is in the package" >&2; missing=1; fi
   [[ $missing -eq 0 ]] || fail "the publish folder is not a complete Functions package (see above)"
-  echo "layout ok: host.json, worker.config.json, functions.metadata ($(grep -c '"name"' "$publish_dir/functions.metadata") names), .azurefunctions/"
+  echo "layout ok: host.json, worker.config.json, functions.metadata ($(grep -o '"scriptFile"' "$publish_dir/functions.metadata" | wc -l) functions), .azurefunctions/"
 }
 
 publish() {
