@@ -54,8 +54,11 @@ public sealed class SecurityOptions
     public TimeSpan EnumerationFloor { get; set; } = TimeSpan.FromMilliseconds(150);
 }
 
-/// <summary>Login throttling per identifier (whether or not an account exists).</summary>
-public sealed class LockoutOptions
+/// <summary>
+/// Login throttling per identifier (whether or not an account exists). Bound from the section
+/// <c>Lockout</c>, its name before the rename, so deployed settings keep working.
+/// </summary>
+public sealed class LoginThrottleOptions
 {
     public int MaxFailedAttempts { get; set; } = 10;
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);

@@ -29,7 +29,7 @@ public sealed record RevertRequest(string? Token);
 /// </summary>
 public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
-    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, AuditLog audit, TimeProvider time,
+    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
     public const string ConfirmationSent = "confirmation_sent";

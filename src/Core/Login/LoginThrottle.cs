@@ -31,7 +31,7 @@ public sealed class ThrottleRow : ITableEntity
 /// <c>Lockout__Duration</c> block the identifier for <c>Duration</c>; each further block within
 /// <see cref="StrikeMemory"/> of the last doubles, up to <c>Lockout__MaxDuration</c>.
 /// </summary>
-public sealed class LoginThrottle(StorageContext storage, LockoutOptions options, TimeProvider time)
+public sealed class LoginThrottle(StorageContext storage, LoginThrottleOptions options, TimeProvider time)
 {
     public static readonly TimeSpan StrikeMemory = TimeSpan.FromDays(1);
 

@@ -31,7 +31,7 @@ public static class CoreServices
         Bind<JwtOptions>("Jwt");
         Bind<SessionsOptions>("Sessions");
         Bind<SecurityOptions>("Security");
-        Bind<LockoutOptions>("Lockout");
+        Bind<LoginThrottleOptions>("Lockout");
         Bind<RateLimitOptions>("RateLimits");
         Bind<MfaOptions>("Mfa");
         Bind<ClientIpOptions>("ClientIp");
