@@ -11,6 +11,8 @@ public sealed class AccountsOptions
     public TimeSpan PasswordResetTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
     public TimeSpan MagicLinkLifetime { get; set; } = TimeSpan.FromMinutes(10);
     public TimeSpan InviteLifetime { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>Life of the revert link an email change sends to the old address.</summary>
+    public TimeSpan EmailRevertLinkLifetime { get; set; } = TimeSpan.FromDays(7);
     public string AllowedReturnUrls { get; set; } = "";
 
     public string BaseUrl => PublicBaseUrl.TrimEnd('/');
@@ -28,6 +30,8 @@ public sealed class JwtOptions
     public string? SigningKey { get; set; }
     /// <summary>The key before the last rotation: published in the JWKS and accepted, never used to sign.</summary>
     public string? PreviousSigningKey { get; set; }
+    /// <summary>Accepted difference between clocks when checking an access token's <c>exp</c> and <c>nbf</c>.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SessionsOptions
@@ -64,6 +68,8 @@ public sealed class LoginThrottleOptions
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
     /// <summary>Cap of the growing back-off: each block within a day of the last doubles, up to this.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(24);
+    /// <summary>How long a block is remembered: the next block within this doubles.</summary>
+    public TimeSpan StrikeMemory { get; set; } = TimeSpan.FromDays(1);
 }
 
 public sealed class StorageOptions
@@ -86,6 +92,10 @@ public sealed class EmailOptions
     public string Transport { get; set; } = "Smtp";
     public string From { get; set; } = "no-reply@localhost";
     public string FromName { get; set; } = "Account Functions";
+    /// <summary>How long an email may stay unsent before the sweep enqueues it again.</summary>
+    public TimeSpan OutboxReplayAfter { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>An email older than this is dropped instead of sent: whatever link it carries has expired.</summary>
+    public TimeSpan MaxMessageAge { get; set; } = TimeSpan.FromDays(7);
     public SendGridOptions SendGrid { get; set; } = new();
     public SmtpOptions Smtp { get; set; } = new();
 }
