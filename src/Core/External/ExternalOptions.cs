@@ -16,7 +16,7 @@ public sealed class ExternalOptions
     public TimeSpan StartLimitWindow { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Accepted difference between the provider's clock and ours for id_token expiry.</summary>
-    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(2);
+    [ZeroAllowed] public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 public sealed class ExternalProviderOptions
@@ -28,5 +28,5 @@ public sealed class ExternalProviderOptions
     /// <summary>Space- or comma-separated; <c>openid</c> is always sent.</summary>
     public string Scopes { get; set; } = "openid email profile";
     /// <summary><c>basic</c> (client_secret_basic, the default) or <c>post</c> (client_secret_post).</summary>
-    public string ClientAuthentication { get; set; } = "basic";
+    [OneOf("basic", "post", IgnoreCase = false)] public string ClientAuthentication { get; set; } = "basic";
 }
