@@ -1,8 +1,10 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace AccountFunctions.Core;
 
 public sealed class AccountsOptions
 {
-    public string PublicBaseUrl { get; set; } = "http://localhost:7071";
+    [Required, AbsoluteUrl] public string PublicBaseUrl { get; set; } = "http://localhost:7071";
     public bool RequireAdminApproval { get; set; }
     public bool InviteOnly { get; set; }
     public string BootstrapAdmins { get; set; } = "";
@@ -11,7 +13,9 @@ public sealed class AccountsOptions
     public TimeSpan PasswordResetTokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
     public TimeSpan MagicLinkLifetime { get; set; } = TimeSpan.FromMinutes(10);
     public TimeSpan InviteLifetime { get; set; } = TimeSpan.FromDays(7);
-    public string AllowedReturnUrls { get; set; } = "";
+    /// <summary>Life of the revert link an email change sends to the old address.</summary>
+    public TimeSpan EmailRevertLinkLifetime { get; set; } = TimeSpan.FromDays(7);
+    [AbsoluteUrl(List = true)] public string AllowedReturnUrls { get; set; } = "";
 
     public string BaseUrl => PublicBaseUrl.TrimEnd('/');
 
@@ -28,13 +32,15 @@ public sealed class JwtOptions
     public string? SigningKey { get; set; }
     /// <summary>The key before the last rotation: published in the JWKS and accepted, never used to sign.</summary>
     public string? PreviousSigningKey { get; set; }
+    /// <summary>Accepted difference between clocks when checking an access token's <c>exp</c> and <c>nbf</c>.</summary>
+    [ZeroAllowed] public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SessionsOptions
 {
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(1);
     public TimeSpan RememberMeLifetime { get; set; } = TimeSpan.FromDays(30);
-    public TimeSpan ReuseGrace { get; set; } = TimeSpan.FromSeconds(10);
+    [ZeroAllowed] public TimeSpan ReuseGrace { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed class SecurityOptions
@@ -42,7 +48,7 @@ public sealed class SecurityOptions
     /// <summary>Base64 of 32 random bytes; HMAC key for derived link tokens, codes and refresh tokens.</summary>
     public string? TokenKey { get; set; }
     /// <summary>Argon2id parameters (OWASP: m=19 MiB, t=2, p=1 as the floor).</summary>
-    public int HashMemoryKiB { get; set; } = 19 * 1024;
+    [Range(8, 4 * 1024 * 1024)] public int HashMemoryKiB { get; set; } = 19 * 1024;
     public int HashIterations { get; set; } = 2;
     /// <summary>Resends allowed per address per window.</summary>
     public int ResendLimit { get; set; } = 3;
@@ -51,16 +57,21 @@ public sealed class SecurityOptions
     /// The least time signup, resend, forgot and sign-in by email take to answer, so an address
     /// with an account and one without answer after the same time (0 turns it off).
     /// </summary>
-    public TimeSpan EnumerationFloor { get; set; } = TimeSpan.FromMilliseconds(150);
+    [ZeroAllowed] public TimeSpan EnumerationFloor { get; set; } = TimeSpan.FromMilliseconds(150);
 }
 
-/// <summary>Login throttling per identifier (whether or not an account exists).</summary>
-public sealed class LockoutOptions
+/// <summary>
+/// Login throttling per identifier (whether or not an account exists). Bound from the section
+/// <c>Lockout</c>, its name before the rename, so deployed settings keep working.
+/// </summary>
+public sealed class LoginThrottleOptions
 {
     public int MaxFailedAttempts { get; set; } = 10;
     public TimeSpan Duration { get; set; } = TimeSpan.FromMinutes(15);
     /// <summary>Cap of the growing back-off: each block within a day of the last doubles, up to this.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(24);
+    /// <summary>How long a block is remembered: the next block within this doubles.</summary>
+    public TimeSpan StrikeMemory { get; set; } = TimeSpan.FromDays(1);
 }
 
 public sealed class StorageOptions
@@ -80,9 +91,13 @@ public sealed class StorageOptions
 
 public sealed class EmailOptions
 {
-    public string Transport { get; set; } = "Smtp";
+    [OneOf("Smtp", "SendGrid")] public string Transport { get; set; } = "Smtp";
     public string From { get; set; } = "no-reply@localhost";
     public string FromName { get; set; } = "Account Functions";
+    /// <summary>How long an email may stay unsent before the sweep enqueues it again.</summary>
+    public TimeSpan OutboxReplayAfter { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>An email older than this is dropped instead of sent: whatever link it carries has expired.</summary>
+    public TimeSpan MaxMessageAge { get; set; } = TimeSpan.FromDays(7);
     public SendGridOptions SendGrid { get; set; } = new();
     public SmtpOptions Smtp { get; set; } = new();
 }
@@ -90,7 +105,7 @@ public sealed class EmailOptions
 public sealed class SendGridOptions
 {
     public string? ApiKey { get; set; }
-    public string? Host { get; set; }
+    [AbsoluteUrl] public string? Host { get; set; }
 }
 
 /// <summary>
@@ -103,7 +118,7 @@ public sealed class SmtpOptions
     /// <summary><c>Gmail</c> or <c>Microsoft365</c>: host, port, security, token endpoint and scope.</summary>
     public string? Preset { get; set; }
     public string? Host { get; set; }
-    public int? Port { get; set; }
+    [Range(1, 65535)] public int? Port { get; set; }
     /// <summary><c>None</c>, <c>StartTls</c> or <c>SslOnConnect</c>.</summary>
     public string? Security { get; set; }
     /// <summary><c>None</c>, <c>Password</c> or <c>OAuth2</c>; unset: <c>Password</c> when a username is given, else <c>None</c>.</summary>
@@ -152,7 +167,7 @@ public sealed class RateLimitOptions
     public LimitRule CodeEntry { get; set; } = new(50, TimeSpan.FromMinutes(15));
     /// <summary>Local hits an instance may count before adding them to the shared counter (1 = every hit).</summary>
     public int SyncEvery { get; set; } = 10;
-    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(2);
+    [ZeroAllowed] public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public LimitRule? For(string group) => group switch
     {

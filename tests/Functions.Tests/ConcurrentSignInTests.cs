@@ -149,7 +149,7 @@ public sealed class ConcurrentSignInTests(FakeClockFixture fixture) : IClassFixt
     [InlineData(false)]
     public async Task ParallelWrongPasswordsAreEachCountedAndBlockExactlyAtTheLimit(bool accountExists)
     {
-        var limit = App.Services.GetRequiredServiceOf<LockoutOptions>().MaxFailedAttempts;
+        var limit = App.Services.GetRequiredServiceOf<LoginThrottleOptions>().MaxFailedAttempts;
         var email = accountExists ? await App.SignupVerifiedAsync(TestApp.NewEmail("guess")) : TestApp.NewEmail("ghost");
 
         // One fewer than the limit, all at once: each one counted, none blocked.
@@ -174,7 +174,7 @@ public sealed class ConcurrentSignInTests(FakeClockFixture fixture) : IClassFixt
     [Fact]
     public async Task TwiceTheLimitOfParallelWrongPasswordsStartsExactlyOneBlockAndLosesNoCount()
     {
-        var limit = App.Services.GetRequiredServiceOf<LockoutOptions>().MaxFailedAttempts;
+        var limit = App.Services.GetRequiredServiceOf<LoginThrottleOptions>().MaxFailedAttempts;
         var email = await App.SignupVerifiedAsync(TestApp.NewEmail("burst"));
 
         // Just under twice the limit, so the failures counted after the block cannot start a second one.

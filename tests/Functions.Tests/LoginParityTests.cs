@@ -89,7 +89,7 @@ public sealed class LoginParityTests(AppFixture fixture) : IClassFixture<AppFixt
         AssertSameWork(await FailAsync(number), await FailAsync(unknownNumber), "invalid_credentials");
 
         // Blocked identifiers, known and unknown: refused before any hashing, alike.
-        var limit = App.Services.GetRequiredServiceOf<LockoutOptions>().MaxFailedAttempts;
+        var limit = App.Services.GetRequiredServiceOf<LoginThrottleOptions>().MaxFailedAttempts;
         var email = await App.SignupVerifiedAsync(TestApp.NewEmail("blocked"));
         var ghost = TestApp.NewEmail("blocked-ghost");
         for (var i = 0; i < limit; i++)

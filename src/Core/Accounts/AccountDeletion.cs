@@ -15,7 +15,7 @@ namespace AccountFunctions.Core;
 /// with its ETag: a crash in between leaves an account that deleting again finishes, and a
 /// change that slipped in (a new session) makes it go round again.
 /// </summary>
-public sealed class AccountDeletion(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, AuditLog audit)
+public sealed class AccountDeletion(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox, AuditLog audit)
 {
     /// <param name="adminId">The admin deleting it; null when people delete their own account.</param>
     /// <param name="adminIp">Recorded with an admin's deletion only: a person's own address goes with their account.</param>
@@ -102,7 +102,7 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
             if (row.RowKey.StartsWith(OutboxRow.Prefix, StringComparison.Ordinal) && row.GetDateTimeOffset(nameof(OutboxRow.CreatedAt)) is { } created)
             {
-                var marker = DueRow.For(DueRow.Outbox, $"{id}-{row.RowKey[OutboxRow.Prefix.Length..]}", created + Outbox.ReplayAfter);
+                var marker = DueRow.For(DueRow.Outbox, $"{id}-{row.RowKey[OutboxRow.Prefix.Length..]}", created + outbox.ReplayAfter);
                 await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
             }
         }

@@ -9,11 +9,10 @@ namespace AccountFunctions.Core.Email;
 /// (ETag) so a duplicate delivery of the queue message cannot send in parallel, renders, sends,
 /// marks it sent. Any failure is thrown so the queue retries, and finally poisons the message.
 /// </summary>
-public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IEmailTransport transport,
-    AccountsOptions accounts, TimeProvider time, ILogger<EmailSender> log, Operations.AccountMetrics? metrics = null)
+public sealed class EmailSender(StorageContext storage, Outbox outbox, OneTimeTokens tokens, IEmailTransport transport,
+    AccountsOptions accounts, EmailOptions email, TimeProvider time, ILogger<EmailSender> log, Operations.AccountMetrics? metrics = null)
 {
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
-    public static readonly TimeSpan MaxAge = TimeSpan.FromDays(7);
 
     public async Task<string> SendAsync(OutboxMessage message, CancellationToken ct)
     {
@@ -25,9 +24,9 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
             return "gone";
         }
         if (row.Status == OutboxStatus.Sent) return "already_sent";
-        if (row.CreatedAt + MaxAge < time.GetUtcNow())
+        if (row.CreatedAt + email.MaxMessageAge < time.GetUtcNow())
         {
-            // A week old: whatever link it carries has expired; sending it now would only confuse.
+            // Whatever link it carries has expired; sending it now would only confuse.
             log.LogWarning("Outbox message {MessageId} is too old to send; dropped", row.MessageId);
             return "expired";
         }
@@ -63,7 +62,7 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
         row.LastError = null;
         if (!await storage.Accounts.TryReplaceAsync(row, ct))
             log.LogWarning("Outbox message {MessageId} was sent but could not be marked sent", row.MessageId);
-        var marker = Outbox.ReplayRow(row);
+        var marker = outbox.ReplayRow(row);
         await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
         metrics?.EmailSent();
         log.LogInformation("Sent {Template} email {MessageId} to {To}", row.Template, row.MessageId, EmailAddress.Mask(row.To));

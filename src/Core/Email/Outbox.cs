@@ -13,7 +13,7 @@ public sealed record OutboxMessage(string AccountId, string MessageId);
 /// Emails are recorded as outbox rows in the account's partition (so they commit in the same
 /// transaction as the change that causes them), then announced on the <c>email-outbox</c> queue.
 /// </summary>
-public sealed class Outbox(StorageContext storage, TimeProvider time, ILogger<Outbox> log)
+public sealed class Outbox(StorageContext storage, EmailOptions options, TimeProvider time, ILogger<Outbox> log)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -31,12 +31,13 @@ public sealed class Outbox(StorageContext storage, TimeProvider time, ILogger<Ou
         CreatedAt = time.GetUtcNow(),
     };
 
-    /// <summary>How long an email may stay unsent before the sweep enqueues it again.</summary>
-    public static readonly TimeSpan ReplayAfter = TimeSpan.FromMinutes(10);
+    public TimeSpan ReplayAfter => options.OutboxReplayAfter;
 
     public static TableTransactionAction Add(OutboxRow row) => new(TableTransactionActionType.Add, row);
 
-    public static DueRow ReplayRow(OutboxRow row) =>
+    // The marker's partition follows from its due time: changing Email__OutboxReplayAfter leaves the
+    // markers written before unfound by the sender, and the sweep replays those already-sent rows as no-ops.
+    public DueRow ReplayRow(OutboxRow row) =>
         DueRow.For(DueRow.Outbox, $"{row.AccountId}-{row.MessageId}", row.CreatedAt + ReplayAfter);
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed record RevertRequest(string? Token);
 /// </summary>
 public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
-    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, AuditLog audit, TimeProvider time,
+    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
     public const string ConfirmationSent = "confirmation_sent";
@@ -38,8 +38,6 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     public const string AccountLocked = "account_locked";
     /// <summary>Lock reason when a revert could not take the old address back (another account verified it meanwhile).</summary>
     public const string RevertConflict = "email_revert_conflict";
-    /// <summary>The contract's life of a revert link.</summary>
-    public static readonly TimeSpan RevertLinkLifetime = TimeSpan.FromDays(7);
     private const int MaxAttempts = 5;
 
     public async Task<Result<string>> RequestAsync(Caller caller, ChangeEmailRequest request, CancellationToken ct = default)
@@ -95,7 +93,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         if (account is { EmailVerified: true, Email: not null })
         {
             var oldHash = EmailAddress.Hash(account.Email);
-            revert = await tokens.IssueAsync(TokenPurpose.Revert, account.Id, oldHash, RevertLinkLifetime, ct);
+            revert = await tokens.IssueAsync(TokenPurpose.Revert, account.Id, oldHash, options.EmailRevertLinkLifetime, ct);
             // Only the link is sent; the code issued with it would be a row nobody can use.
             await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
         }
@@ -139,7 +137,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                     OldEmail = oldEmail!,
                     Epoch = account.RevertEpoch,
                     CreatedAt = now,
-                    ExpiresAt = now + RevertLinkLifetime,
+                    ExpiresAt = now + options.EmailRevertLinkLifetime,
                 }));
             }
             if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) break;

@@ -35,7 +35,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// consumed (marker insert) before anything else. Then the code is exchanged at the token endpoint
 /// and the id_token validated. The account is found or created (linking rules in ResolveAsync), and
 /// the browser goes to <c>returnUrl#code=…</c>: a one-time exchange code, never a token.</item>
-/// <item>Exchange: the code (single use, 2 minutes) becomes a session, after the same status checks as
+/// <item>Exchange: the code (single use, <c>External__ExchangeCodeLifetime</c>) becomes a session, after the same status checks as
 /// password login.</item>
 /// </list>
 /// </summary>
@@ -44,8 +44,6 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
-    /// <summary>Accepted difference between the provider's clock and ours for id_token expiry.</summary>
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(2);
     private const int MaxTokenResponseBytes = 64 * 1024;
 
     private static readonly JsonWebTokenHandler Handler = new();
@@ -62,7 +60,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (ReturnUrls.Match(returnUrl, accounts) is not { } target)
             return Errors.Validation("returnUrl", "Required, and must match one of the allowed return URLs (Accounts__AllowedReturnUrls).");
         await storage.ReadyAsync();
-        var limit = await limiter.HitAsync("external-start", ClientAddress.LimitKey(ClientAddress.Parse(client.IpAddress)), options.StartLimitPerIp, TimeSpan.FromMinutes(15), ct);
+        var limit = await limiter.HitAsync("external-start", ClientAddress.LimitKey(ClientAddress.Parse(client.IpAddress)), options.StartLimitPerIp, options.StartLimitWindow, ct);
         if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
         if (await ConfigurationAsync(provider, ct) is not { } config || !provider.EndpointAllowed(config.AuthorizationEndpoint))
             return Errors.ProviderUnavailable;
@@ -385,8 +383,8 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token) return null;
 
         var now = time.GetUtcNow().UtcDateTime;
-        if (token.ValidTo == DateTime.MinValue || now > token.ValidTo + ClockSkew) return null;
-        if (token.ValidFrom != DateTime.MinValue && now + ClockSkew < token.ValidFrom) return null;
+        if (token.ValidTo == DateTime.MinValue || now > token.ValidTo + options.ClockSkew) return null;
+        if (token.ValidFrom != DateTime.MinValue && now + options.ClockSkew < token.ValidFrom) return null;
         var audiences = token.Audiences.ToList();
         if (audiences.Count > 1 && (!token.TryGetPayloadValue<string>("azp", out var azp) || azp != provider.Options.ClientId)) return null;
         if (!token.TryGetPayloadValue<string>("nonce", out var presented) || presented is null

@@ -11,8 +11,12 @@ public sealed class ExternalOptions
     /// <summary>Life of the one-time code handed to the returnUrl, exchanged for a session.</summary>
     public TimeSpan ExchangeCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Sign-ins started per client IP per 15 minutes (each writes a short-lived row).</summary>
+    /// <summary>Sign-ins started per client IP per <see cref="StartLimitWindow"/> (each writes a short-lived row).</summary>
     public int StartLimitPerIp { get; set; } = 60;
+    public TimeSpan StartLimitWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Accepted difference between the provider's clock and ours for id_token expiry.</summary>
+    [ZeroAllowed] public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 public sealed class ExternalProviderOptions
@@ -24,5 +28,5 @@ public sealed class ExternalProviderOptions
     /// <summary>Space- or comma-separated; <c>openid</c> is always sent.</summary>
     public string Scopes { get; set; } = "openid email profile";
     /// <summary><c>basic</c> (client_secret_basic, the default) or <c>post</c> (client_secret_post).</summary>
-    public string ClientAuthentication { get; set; } = "basic";
+    [OneOf("basic", "post", IgnoreCase = false)] public string ClientAuthentication { get; set; } = "basic";
 }

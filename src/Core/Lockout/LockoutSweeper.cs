@@ -109,7 +109,7 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditL
         }
         if (row.Status == OutboxStatus.Sending && row.LeaseUntil > now) return false;
         // Move the marker forward first, so a crash here cannot lose it.
-        var next = DueRow.For(DueRow.Outbox, due.RowKey, now + Outbox.ReplayAfter);
+        var next = DueRow.For(DueRow.Outbox, due.RowKey, now + outbox.ReplayAfter);
         next.Replays = due.Replays + 1;
         await storage.Due.UpsertEntityAsync(next, TableUpdateMode.Replace, ct);
         if (next.PartitionKey != due.PartitionKey) await storage.Due.TryDeleteAsync(due, ct);

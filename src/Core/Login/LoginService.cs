@@ -22,7 +22,7 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// instead (MfaChallenges) and the session comes from the second step.
 /// </summary>
 public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers,
-    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, LockoutOptions lockout, AuditLog audit, TimeProvider time,
+    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;

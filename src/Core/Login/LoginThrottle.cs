@@ -29,12 +29,10 @@ public sealed class ThrottleRow : ITableEntity
 /// <summary>
 /// Per-identifier throttle with growing back-off: <c>Lockout__MaxFailedAttempts</c> failures within
 /// <c>Lockout__Duration</c> block the identifier for <c>Duration</c>; each further block within
-/// <see cref="StrikeMemory"/> of the last doubles, up to <c>Lockout__MaxDuration</c>.
+/// <c>Lockout__StrikeMemory</c> of the last doubles, up to <c>Lockout__MaxDuration</c>.
 /// </summary>
-public sealed class LoginThrottle(StorageContext storage, LockoutOptions options, TimeProvider time)
+public sealed class LoginThrottle(StorageContext storage, LoginThrottleOptions options, TimeProvider time)
 {
-    public static readonly TimeSpan StrikeMemory = TimeSpan.FromDays(1);
-
     /// <summary>The owner row and the throttle row of one identifier partition, in one query.</summary>
     public async Task<(IdentifierRow? Owner, ThrottleRow? Throttle)> ReadAsync(string partition, CancellationToken ct)
     {
@@ -79,7 +77,7 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
             var blocks = ++next.Failures >= options.MaxFailedAttempts;
             if (blocks)
             {
-                next.Strikes = next.LastStrikeAt is { } last && now - last < StrikeMemory ? next.Strikes + 1 : 1;
+                next.Strikes = next.LastStrikeAt is { } last && now - last < options.StrikeMemory ? next.Strikes + 1 : 1;
                 next.LastStrikeAt = now;
                 next.BlockedUntil = now + BlockFor(next.Strikes);
                 next.Failures = 0;

@@ -26,7 +26,7 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
 public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
-    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
+    RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
     public const string Limit = "mfa";

@@ -22,7 +22,7 @@ public sealed record DisableTotpRequest(string? CurrentPassword, string? Code);
 /// kept either way.
 /// </summary>
 public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
-    RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
+    RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
 {
     public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
     {

@@ -10,7 +10,7 @@ namespace AccountFunctions.Core.Profile;
 /// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
 /// object of at most 4 KiB. Everything is checked before anything is written.
 /// </summary>
-public sealed class ProfileService(StorageContext storage, PasswordHasher hasher, RateLimiter limiter, LockoutOptions lockout,
+public sealed class ProfileService(StorageContext storage, PasswordHasher hasher, RateLimiter limiter, LoginThrottleOptions lockout,
     AccountDeletion deletion, TimeProvider time)
 {
     /// <summary>

@@ -26,7 +26,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// </summary>
 public sealed class RecoveryService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
-    LockoutOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
+    LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
 

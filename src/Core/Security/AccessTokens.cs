@@ -15,7 +15,6 @@ public sealed record AccessClaims(string AccountId, string SessionId, string Rol
 /// </summary>
 public sealed class AccessTokens(TokenKeys keys, JwtOptions jwt, AccountsOptions accounts, TimeProvider time)
 {
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
     public string Issuer => jwt.Issuer is { Length: > 0 } i ? i : accounts.BaseUrl;
@@ -64,8 +63,8 @@ public sealed class AccessTokens(TokenKeys keys, JwtOptions jwt, AccountsOptions
         });
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwtToken) return null;
         var now = time.GetUtcNow().UtcDateTime;
-        if (jwtToken.ValidTo == DateTime.MinValue || now > jwtToken.ValidTo + ClockSkew) return null;
-        if (jwtToken.ValidFrom != DateTime.MinValue && now + ClockSkew < jwtToken.ValidFrom) return null;
+        if (jwtToken.ValidTo == DateTime.MinValue || now > jwtToken.ValidTo + jwt.ClockSkew) return null;
+        if (jwtToken.ValidFrom != DateTime.MinValue && now + jwt.ClockSkew < jwtToken.ValidFrom) return null;
         if (!jwtToken.TryGetPayloadValue<string>("sub", out var sub) || !jwtToken.TryGetPayloadValue<string>("sid", out var sid)
             || !jwtToken.TryGetPayloadValue<string>("role", out var role)) return null;
         return new AccessClaims(sub, sid, role);

@@ -20,30 +20,26 @@ public static class CoreServices
     /// <summary>Every Core service, configured from settings (environment variables, <c>__</c> as separator).</summary>
     public static IServiceCollection AddCore(this IServiceCollection services, IConfiguration config)
     {
-        T Bind<T>(string section) where T : class, new()
-        {
-            var value = config.GetSection(section).Get<T>() ?? new T();
-            services.AddSingleton(value);
-            return value;
-        }
-
-        Bind<AccountsOptions>("Accounts");
-        Bind<JwtOptions>("Jwt");
-        Bind<SessionsOptions>("Sessions");
-        Bind<SecurityOptions>("Security");
-        Bind<LockoutOptions>("Lockout");
-        Bind<RateLimitOptions>("RateLimits");
-        Bind<MfaOptions>("Mfa");
-        Bind<ClientIpOptions>("ClientIp");
-        var storageOptions = Bind<StorageOptions>("Storage");
-        if (config[StorageOptions.OutboxQueueSetting] is { Length: > 0 } queue) storageOptions.OutboxQueue = queue;
-        var email = Bind<EmailOptions>("Email");
-        var external = Bind<Core.External.ExternalOptions>("External");
+        services.Bind<AccountsOptions>(config, "Accounts");
+        services.Bind<JwtOptions>(config, "Jwt");
+        services.Bind<SessionsOptions>(config, "Sessions");
+        services.Bind<SecurityOptions>(config, "Security");
+        services.Bind<LoginThrottleOptions>(config, "Lockout"); // the section's name before the rename: deployed settings keep working
+        services.Bind<RateLimitOptions>(config, "RateLimits");
+        services.Bind<MfaOptions>(config, "Mfa");
+        services.Bind<ClientIpOptions>(config, "ClientIp");
+        services.Bind<StorageOptions>(config, "Storage")
+            .Configure(o => { if (config[StorageOptions.OutboxQueueSetting] is { Length: > 0 } queue) o.OutboxQueue = queue; });
+        // Resolved at start: a wrong mail or provider setting stops the app with a message naming it,
+        // rather than failing every email in the queue or every external sign-in.
+        services.Bind<EmailOptions>(config, "Email", o => o.Transport.Equals("Smtp", StringComparison.OrdinalIgnoreCase)
+            ? Failure(() => SmtpSettings.Resolve(o.Smtp)) : []);
+        services.Bind<Core.External.ExternalOptions>(config, "External", o => Failure(() => new Core.External.ExternalProviders(o, NoHttp)));
 
         services.TryAddSingleton(TimeProvider.System);
         // AzureWebJobsStorage: a connection string, or the identity-based settings the host also reads (StorageConnection).
         services.AddAzureClientsCore();
-        services.TryAddSingleton(sp => StorageConnection.CreateContext(config, storageOptions, sp.GetRequiredService<AzureComponentFactory>()));
+        services.TryAddSingleton(sp => StorageConnection.CreateContext(config, sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<AzureComponentFactory>()));
         services.AddMetrics();
         services.AddSingleton<Core.Operations.AccountMetrics>();
         services.AddSingleton<TokenKeys>();
@@ -76,31 +72,37 @@ public static class CoreServices
         services.AddSingleton<MfaService>();
         services.AddSingleton(HostSettings.Load());
         // Discovery, keys and the token endpoint: one client, no redirects followed, short timeout.
-        services.AddSingleton(_ => new Core.External.ExternalProviders(external, new HttpClient(
+        services.AddSingleton(sp => new Core.External.ExternalProviders(sp.GetRequiredService<Core.External.ExternalOptions>(), new HttpClient(
             new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) }));
         services.AddSingleton<Core.External.ExternalLoginService>();
 
         services.AddHttpClient(nameof(SendGridTransport));
-        if (email.Transport.Equals("SendGrid", StringComparison.OrdinalIgnoreCase))
-            services.AddSingleton<IEmailTransport>(sp =>
-                new SendGridTransport(email, sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SendGridTransport))));
-        else
+        services.AddHttpClient(nameof(SmtpOAuthTokens), c => c.Timeout = TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddSingleton<IEmailTransport>(sp =>
         {
-            // Resolved here, at start: a wrong mail setting stops the app with a message naming it,
-            // rather than failing every email in the queue.
+            var email = sp.GetRequiredService<EmailOptions>();
+            if (email.Transport.Equals("SendGrid", StringComparison.OrdinalIgnoreCase))
+                return new SendGridTransport(email, sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SendGridTransport)));
             var smtp = SmtpSettings.Resolve(email.Smtp);
-            if (smtp.OAuth is { } oauth)
-            {
-                services.AddHttpClient(nameof(SmtpOAuthTokens), c => c.Timeout = TimeSpan.FromSeconds(30))
-                    .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
-                services.AddSingleton(sp => new SmtpOAuthTokens(oauth,
-                    sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SmtpOAuthTokens)), sp.GetRequiredService<TimeProvider>(),
-                    sp.GetRequiredService<ILogger<SmtpOAuthTokens>>(), sp.GetRequiredService<Core.Operations.AccountMetrics>()));
-            }
-            services.AddSingleton<IEmailTransport>(sp => new SmtpTransport(email, smtp, sp.GetService<SmtpOAuthTokens>(),
-                sp.GetRequiredService<ILogger<SmtpTransport>>(), sp.GetRequiredService<Core.Operations.AccountMetrics>()));
-        }
+            var metrics = sp.GetRequiredService<Core.Operations.AccountMetrics>();
+            var tokens = smtp.OAuth is { } oauth
+                ? new SmtpOAuthTokens(oauth, sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SmtpOAuthTokens)),
+                    sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SmtpOAuthTokens>>(), metrics)
+                : null;
+            return new SmtpTransport(email, smtp, tokens, sp.GetRequiredService<ILogger<SmtpTransport>>(), metrics);
+        });
 
         return services;
+    }
+
+    // Only for checking provider settings at start: nothing is fetched with it.
+    private static readonly HttpClient NoHttp = new();
+
+    private static IEnumerable<string> Failure(Action resolve)
+    {
+        try { resolve(); }
+        catch (InvalidOperationException e) { return [e.Message]; }
+        return [];
     }
 }
