@@ -1,8 +1,11 @@
+using AccountFunctions.Core;
 using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Mfa;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Sessions;
 using AccountFunctions.Functions.Verification;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Login;
@@ -11,16 +14,16 @@ namespace AccountFunctions.Functions.Login;
 public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
 {
     [Function("Login"), ClientLimit("login")]
-    public async Task<IResult> Login([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Login([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login")] HttpRequest req)
     {
         var body = await Json.ReadAsync<LoginRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await login.LoginAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return result.ToHttp(signIn => SessionFunctions.SignInResult(req.HttpContext, signIn));
+        return SessionFunctions.SignInResult(req.HttpContext, result);
     }
 
     [Function("LoginByEmail"), ClientLimit("magic"), TimingFloor]
-    public async Task<IResult> RequestEmail([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> RequestEmail([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email")] HttpRequest req)
     {
         var body = await Json.ReadAsync<VerificationFunctions.EmailRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
@@ -28,11 +31,11 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
     }
 
     [Function("RedeemLoginEmail"), ClientLimit("code")]
-    public async Task<IResult> Redeem([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email/redeem")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Redeem([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email/redeem")] HttpRequest req)
     {
         var body = await Json.ReadAsync<MagicRedeemRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await magic.RedeemAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return result.ToHttp(signIn => SessionFunctions.SignInResult(req.HttpContext, signIn));
+        return SessionFunctions.SignInResult(req.HttpContext, result);
     }
 }

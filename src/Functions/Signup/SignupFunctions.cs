@@ -1,6 +1,7 @@
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Signup;
@@ -9,7 +10,7 @@ namespace AccountFunctions.Functions.Signup;
 public sealed class SignupFunctions(SignupService signup)
 {
     [Function("Signup"), ClientLimit("signup"), TimingFloor]
-    public async Task<IResult> Signup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Signup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup")] HttpRequest req)
     {
         var body = await Json.ReadAsync<SignupRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
@@ -17,7 +18,7 @@ public sealed class SignupFunctions(SignupService signup)
     }
 
     [Function("SignupPasswordless"), ClientLimit("signup"), TimingFloor]
-    public async Task<IResult> SignupPasswordless([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/email")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> SignupPasswordless([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/email")] HttpRequest req)
     {
         var body = await Json.ReadAsync<PasswordlessSignupRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
@@ -25,7 +26,7 @@ public sealed class SignupFunctions(SignupService signup)
     }
 
     [Function("SignupAnonymous"), ClientLimit("signup")]
-    public async Task<IResult> SignupAnonymous([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/anonymous")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<AnonymousSignupResult>, ProblemResult>> SignupAnonymous([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/anonymous")] HttpRequest req)
     {
         var body = await Json.ReadAsync<AnonymousSignupRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
