@@ -1,4 +1,5 @@
 using AccountFunctions.Core.EmailChange;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -19,7 +20,7 @@ public sealed class EmailChangeFunctions(EmailChangeService service)
         return (await service.RequestAsync(req.HttpContext.Caller(), body.Value!, req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("RevertEmail"), ClientLimit("code")]
+    [Function("RevertEmail"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Revert([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/revert")] HttpRequest req)
     {
         var body = await Json.ReadAsync<RevertRequest>(req.HttpContext);

@@ -1,6 +1,7 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.External;
 using AccountFunctions.Core.Mfa;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Sessions;
 using Microsoft.AspNetCore.Http;
@@ -55,7 +56,7 @@ public sealed class ExternalLoginFunctions(ExternalLoginService external, Extern
         string? Value(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
     }
 
-    [Function("ExchangeExternalLogin"), ClientLimit("code")]
+    [Function("ExchangeExternalLogin"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Exchange([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/external/exchange")] HttpRequest req)
     {
         var body = await Json.ReadAsync<ExchangeRequest>(req.HttpContext);

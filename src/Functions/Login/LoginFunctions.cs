@@ -1,6 +1,7 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Mfa;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Sessions;
 using AccountFunctions.Functions.Verification;
@@ -13,7 +14,7 @@ namespace AccountFunctions.Functions.Login;
 /// <summary>Sign-in with a password, and sign-in by email (a link or a code).</summary>
 public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
 {
-    [Function("Login"), ClientLimit("login")]
+    [Function("Login"), ClientLimit(ClientLimitGroup.Login)]
     public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Login([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login")] HttpRequest req)
     {
         var body = await Json.ReadAsync<LoginRequest>(req.HttpContext);
@@ -22,7 +23,7 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
         return SessionFunctions.SignInResult(req.HttpContext, result);
     }
 
-    [Function("LoginByEmail"), ClientLimit("magic"), TimingFloor]
+    [Function("LoginByEmail"), ClientLimit(ClientLimitGroup.MagicLink), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> RequestEmail([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email")] HttpRequest req)
     {
         var body = await Json.ReadAsync<VerificationFunctions.EmailRequest>(req.HttpContext);
@@ -30,7 +31,7 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
         return (await magic.RequestAsync(body.Value!.Email, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("RedeemLoginEmail"), ClientLimit("code")]
+    [Function("RedeemLoginEmail"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Redeem([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email/redeem")] HttpRequest req)
     {
         var body = await Json.ReadAsync<MagicRedeemRequest>(req.HttpContext);

@@ -1,5 +1,6 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.Mfa;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Sessions;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +12,7 @@ namespace AccountFunctions.Functions.Mfa;
 /// <summary>The second factor at sign-in, and TOTP setup, confirmation and removal.</summary>
 public sealed class MfaFunctions(MfaChallenges challenges, MfaService mfa)
 {
-    [Function("CompleteMfa"), ClientLimit("code")]
+    [Function("CompleteMfa"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Complete([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/mfa")] HttpRequest req)
     {
         var body = await Json.ReadAsync<MfaLoginRequest>(req.HttpContext);

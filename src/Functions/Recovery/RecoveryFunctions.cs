@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Recovery;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Verification;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +11,7 @@ namespace AccountFunctions.Functions.Recovery;
 /// <summary>Forgot and reset password, and a signed-in change of password.</summary>
 public sealed class RecoveryFunctions(RecoveryService recovery)
 {
-    [Function("ForgotPassword"), ClientLimit("forgot"), TimingFloor]
+    [Function("ForgotPassword"), ClientLimit(ClientLimitGroup.Forgot), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Forgot([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/password/forgot")] HttpRequest req)
     {
         var body = await Json.ReadAsync<VerificationFunctions.EmailRequest>(req.HttpContext);
@@ -18,7 +19,7 @@ public sealed class RecoveryFunctions(RecoveryService recovery)
         return (await recovery.ForgotAsync(body.Value!.Email, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("ResetPassword"), ClientLimit("code")]
+    [Function("ResetPassword"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<NoContent, ProblemResult>> Reset([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/password/reset")] HttpRequest req)
     {
         var body = await Json.ReadAsync<ResetRequest>(req.HttpContext);

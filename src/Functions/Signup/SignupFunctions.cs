@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,7 +10,7 @@ namespace AccountFunctions.Functions.Signup;
 /// <summary>Signup with a password, without one (email code or link), and anonymous (account number).</summary>
 public sealed class SignupFunctions(SignupService signup)
 {
-    [Function("Signup"), ClientLimit("signup"), TimingFloor]
+    [Function("Signup"), ClientLimit(ClientLimitGroup.Signup), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Signup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup")] HttpRequest req)
     {
         var body = await Json.ReadAsync<SignupRequest>(req.HttpContext);
@@ -17,7 +18,7 @@ public sealed class SignupFunctions(SignupService signup)
         return (await signup.SignupAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("SignupPasswordless"), ClientLimit("signup"), TimingFloor]
+    [Function("SignupPasswordless"), ClientLimit(ClientLimitGroup.Signup), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> SignupPasswordless([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/email")] HttpRequest req)
     {
         var body = await Json.ReadAsync<PasswordlessSignupRequest>(req.HttpContext);
@@ -25,7 +26,7 @@ public sealed class SignupFunctions(SignupService signup)
         return (await signup.SignupPasswordlessAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("SignupAnonymous"), ClientLimit("signup")]
+    [Function("SignupAnonymous"), ClientLimit(ClientLimitGroup.Signup)]
     public async Task<Results<JsonHttpResult<AnonymousSignupResult>, ProblemResult>> SignupAnonymous([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/anonymous")] HttpRequest req)
     {
         var body = await Json.ReadAsync<AnonymousSignupRequest>(req.HttpContext);

@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Verification;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -11,7 +12,7 @@ public sealed class VerificationFunctions(VerificationService verification)
 {
     public sealed record EmailRequest(string? Email);
 
-    [Function("VerifyEmail"), ClientLimit("code")]
+    [Function("VerifyEmail"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<JsonHttpResult<VerifyResult>, ProblemResult>> Verify([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/verify")] HttpRequest req)
     {
         var body = await Json.ReadAsync<VerifyRequest>(req.HttpContext);
@@ -19,7 +20,7 @@ public sealed class VerificationFunctions(VerificationService verification)
         return (await verification.VerifyAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
     }
 
-    [Function("ResendVerification"), ClientLimit("resend"), TimingFloor]
+    [Function("ResendVerification"), ClientLimit(ClientLimitGroup.Resend), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Resend([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/resend")] HttpRequest req)
     {
         var body = await Json.ReadAsync<EmailRequest>(req.HttpContext);
