@@ -7,7 +7,6 @@ using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AccountFunctions.Functions.Approval;
 
@@ -15,7 +14,7 @@ namespace AccountFunctions.Functions.Approval;
 /// The admin API: a function key (the host checks it) and a live session whose account is, by
 /// what storage says now, an active admin ([RequireAdmin]: 401, then 403).
 /// </summary>
-public sealed class ManageFunctions(ManageService service)
+public sealed class ManageFunctions(ManageService service, AccountImport import, AuditLog audit)
 {
     public sealed record ReasonRequest(string? Reason = null);
     public sealed record InviteRequest(string? Email = null);
@@ -29,12 +28,10 @@ public sealed class ManageFunctions(ManageService service)
 
     // Beyond the contract: moving users over from another system with their password hashes.
     [Function("ImportUser"), RequireAdmin]
-    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Import([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/import")] HttpRequest req,
-        FunctionContext context)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Import([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/import")] HttpRequest req)
     {
         var body = await Json.ReadAsync<ImportRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
-        var import = context.InstanceServices.GetRequiredService<AccountImport>();
         return (await import.ImportAsync(body.Value!, req.HttpContext.RequestAborted)).ToHttp(Answers.Created);
     }
 
@@ -95,9 +92,8 @@ public sealed class ManageFunctions(ManageService service)
     }
 
     [Function("ListAudit"), RequireAdmin]
-    public async Task<Results<JsonHttpResult<AuditPage>, ProblemResult>> Audit([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/audit")] HttpRequest req, FunctionContext context)
+    public async Task<Results<JsonHttpResult<AuditPage>, ProblemResult>> Audit([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/audit")] HttpRequest req)
     {
-        var audit = context.InstanceServices.GetRequiredService<AuditLog>();
         return (await audit.ListAsync(req.Query["accountId"], req.Query["cursor"], req.Query["limit"], req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
     }
 
