@@ -60,7 +60,7 @@ public sealed class FunctionPolicyTests
         ("Health", "GET api/health", "Anonymous", "none"),
         ("OpenApi", "GET api/openapi.json", "Anonymous", "none"),
         ("Pages", "GET account/{*rest}", "Anonymous", "none"),
-        ("ZzUnknownApiRoute", "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS api/{*rest}", "Anonymous", "none"),
+        ("ZzUnknownApiRoute", "GET,POST,PUT,PATCH,DELETE,OPTIONS api/{*rest}", "Anonymous", "none"),
         ("SendEmail", "queueTrigger %EmailOutboxQueue%", "", "none"),
         ("LockoutSweep", "timerTrigger %LockoutSweepSchedule%", "", "none"),
     ];

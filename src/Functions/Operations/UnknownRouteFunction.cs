@@ -20,8 +20,9 @@ public sealed class UnknownRouteFunction
     /// </summary>
     public const string Name = "ZzUnknownApiRoute";
 
+    // Not HEAD: its answer has no body, so the host's empty 404 says as much.
     [Function(Name)]
     public ProblemResult NotFound(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "api/{*rest}")] HttpRequest req) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "options", Route = "api/{*rest}")] HttpRequest req) =>
         Errors.NotFound.ToProblem();
 }
