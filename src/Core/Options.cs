@@ -169,14 +169,14 @@ public sealed class RateLimitOptions
     public int SyncEvery { get; set; } = 10;
     [ZeroAllowed] public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    public LimitRule? For(string group) => group switch
+    public LimitRule For(Security.ClientLimitGroup group) => group switch
     {
-        "signup" => Signup,
-        "login" => Login,
-        "magic" => MagicLink,
-        "forgot" => Forgot,
-        "resend" => Resend,
-        "code" => CodeEntry,
-        _ => null,
+        Security.ClientLimitGroup.Signup => Signup,
+        Security.ClientLimitGroup.Login => Login,
+        Security.ClientLimitGroup.MagicLink => MagicLink,
+        Security.ClientLimitGroup.Forgot => Forgot,
+        Security.ClientLimitGroup.Resend => Resend,
+        Security.ClientLimitGroup.CodeEntry => CodeEntry,
+        _ => throw new ArgumentOutOfRangeException(nameof(group), group, "No such client-limit group."),
     };
 }

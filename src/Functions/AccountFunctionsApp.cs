@@ -27,6 +27,7 @@ public static class AccountFunctionsApp
         builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
         builder.ConfigureLogging(); // before configure: tests replace the providers
         configure?.Invoke(builder); // before AddCore, which reads the settings as it registers
+        builder.Services.AddSingleton(FunctionPolicies.Resolve(typeof(AccountFunctionsApp).Assembly)); // throws: the worker does not start
         // After configure: middleware a test or the bench adds runs around the edge.
         builder.UseMiddleware<EdgeMiddleware>();
         builder.Services.AddCore(builder.Configuration);

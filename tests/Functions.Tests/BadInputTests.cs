@@ -79,16 +79,20 @@ public sealed class BadInputTests(AppFixture fixture) : IClassFixture<AppFixture
     }
 
     [Fact]
-    public async Task UnknownRoutesAndWrongMethodsAreTheHostsEmpty404()
+    public async Task UnknownRoutesAndWrongMethodsUnderApiAreTheNotFoundProblem()
     {
-        // No function matches: the Functions host answers itself, as Azure's does, before any worker.
+        // The catch-all function (issue 22): a client can parse the answer. Outside /api/ the host's empty 404 stays.
         var missing = await App.Http.GetAsync("/api/nothing-here");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        Assert.Empty(await missing.Content.ReadAsStringAsync());
+        Assert.Equal("not_found", await TestApp.Code(missing));
 
         var method = await App.Http.DeleteAsync("/api/signup");
         Assert.Equal(HttpStatusCode.NotFound, method.StatusCode);
-        Assert.Empty(await method.Content.ReadAsStringAsync());
+        Assert.Equal("not_found", await TestApp.Code(method));
+
+        var outside = await App.Http.GetAsync("/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, outside.StatusCode);
+        Assert.Empty(await outside.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -34,6 +34,9 @@ public sealed partial class FunctionMetadataTests(AppFixture fixture) : IClassFi
     private static bool Matches(HttpFunction f, string path) =>
         new TemplateMatcher(TemplateParser.Parse(f.Route), new RouteValueDictionary()).TryMatch(path, new RouteValueDictionary());
 
+    /// <summary>The catch-all that answers the 404 problem for everything else under /api/.</summary>
+    private const string UnknownApiRoute = Operations.UnknownRouteFunction.Name;
+
     private static string Sample(string contractPath) => Regex.Replace(contractPath, @"\{[^}]+\}", "x1");
 
     [Fact]
@@ -43,7 +46,7 @@ public sealed partial class FunctionMetadataTests(AppFixture fixture) : IClassFi
         Assert.True(routes.Count > 30, $"only {routes.Count} routes read from the contract");
         foreach (var (method, path) in routes)
         {
-            var serving = App.HttpFunctions.Where(f => f.Methods.Contains(method) && Matches(f, Sample(path))).ToList();
+            var serving = App.HttpFunctions.Where(f => f.Name != UnknownApiRoute && f.Methods.Contains(method) && Matches(f, Sample(path))).ToList();
             var function = Assert.Single(serving);
             var expected = path.StartsWith("/api/manage/", StringComparison.Ordinal) ? "function" : "anonymous";
             Assert.True(expected == function.AuthLevel, $"{method} {path}: {function.Name} has authLevel {function.AuthLevel}, not {expected}");
@@ -106,6 +109,52 @@ public sealed partial class FunctionMetadataTests(AppFixture fixture) : IClassFi
         var functionJson = Directory.GetFiles(Path.Combine(Repo.Root, "src", "Functions"), "function.json", SearchOption.AllDirectories)
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}") && !p.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"));
         Assert.Empty(functionJson.ToList()); // no custom handler left
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/nothing-here")]
+    [InlineData("POST", "/api/signup/nothing/deeper")]
+    [InlineData("GET", "/api/login")] // a known path, a method its function does not take
+    [InlineData("PUT", "/api/me")]
+    [InlineData("GET", "/api/manage/nothing")] // no key asked: nothing is there
+    public async Task AnUnknownApiRouteOrMethodAnswersTheNotFoundProblem(string method, string path)
+    {
+        var response = await App.SendAsync(new HttpMethod(method), path);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("not_found", await TestApp.Code(response));
+    }
+
+    [Fact]
+    public void TheCatchAllComesLastInTheOrderAzuresHostTriesRoutes()
+    {
+        // Azure's host maps the routes in function-name order (OrdinalIgnoreCase) and the first match wins.
+        var catchAll = Assert.Single(App.HttpFunctions, f => f.Name == UnknownApiRoute);
+        Assert.Equal("api/{*rest}", catchAll.Route);
+        Assert.Equal(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], catchAll.Methods);
+        Assert.Equal("anonymous", catchAll.AuthLevel);
+        var inHostOrder = App.HttpFunctions.Select(f => f.Name).Order(StringComparer.OrdinalIgnoreCase).ToList();
+        Assert.Equal(UnknownApiRoute, inHostOrder[^1]);
+    }
+
+    [Fact]
+    public async Task EveryOtherRouteWinsOverTheCatchAll()
+    {
+        // Literal, parameter and catch-all routes of other functions, each answered by its own function.
+        Assert.Equal(HttpStatusCode.OK, (await App.Http.GetAsync("/api/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await App.Http.GetAsync("/api/.well-known/jwks.json")).StatusCode);
+        Assert.Equal("unauthorized", await TestApp.Code(await App.Http.GetAsync("/api/me")));
+        Assert.Equal("unauthorized", await TestApp.Code(await App.SendAsync(HttpMethod.Delete, "/api/me/sessions/x1")));
+        Assert.Equal("text/html", (await App.Http.GetAsync("/account/login")).Content.Headers.ContentType?.MediaType);
+        var unauthorized = await App.PostAsync("/api/login", new { identifier = TestApp.NewEmail(), password = "wrong-password" });
+        Assert.Equal("invalid_credentials", await TestApp.Code(unauthorized));
+
+        // The host checks the admin API's key before routing to the app: a key-less manage route stays the host's 401.
+        using var noKey = new HttpClient { BaseAddress = App.Http.BaseAddress };
+        var manage = await noKey.GetAsync("/api/manage/users");
+        Assert.Equal(HttpStatusCode.Unauthorized, manage.StatusCode);
+        Assert.Empty(await manage.Content.ReadAsStringAsync());
     }
 
     [Fact]

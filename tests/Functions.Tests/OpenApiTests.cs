@@ -36,7 +36,8 @@ public sealed partial class OpenApiTests(AppFixture fixture) : IClassFixture<App
         var documented = doc.GetProperty("paths").EnumerateObject()
             .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}"))
             .ToHashSet();
-        var mapped = fixture.App.HttpFunctions
+        // The catch-all answers 404 for every path under /api/ no operation has: not an operation itself.
+        var mapped = fixture.App.HttpFunctions.Where(f => f.Name != Operations.UnknownRouteFunction.Name)
             .SelectMany(f => f.Methods.Select(m => $"{m} {Normalize(f.Route)}"))
             .ToHashSet();
         Assert.True(mapped.Count > 40, $"only {mapped.Count} routes found");

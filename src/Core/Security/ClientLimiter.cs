@@ -27,9 +27,10 @@ public sealed class ClientLimiter(StorageContext storage, RateLimitOptions optio
 
     private readonly ConcurrentDictionary<string, Counter> _counters = new();
 
-    public async Task<RateDecision> HitAsync(string group, string? clientIp, CancellationToken ct = default)
+    public async Task<RateDecision> HitAsync(ClientLimitGroup limit, string? clientIp, CancellationToken ct = default)
     {
-        if (options.For(group) is not { PermitLimit: > 0 } rule || rule.Window <= TimeSpan.Zero) return new RateDecision(true, TimeSpan.Zero);
+        var group = limit.Key();
+        if (options.For(limit) is not { PermitLimit: > 0 } rule || rule.Window <= TimeSpan.Zero) return new RateDecision(true, TimeSpan.Zero);
         var now = time.GetUtcNow();
         var start = now.UtcTicks - now.UtcTicks % rule.Window.Ticks;
         var retryAfter = new DateTimeOffset(start, TimeSpan.Zero) + rule.Window - now;

@@ -2,10 +2,11 @@ using AccountFunctions.Core;
 using AccountFunctions.Core.Accounts;
 using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Audit;
+using AccountFunctions.Core.Signup;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AccountFunctions.Functions.Approval;
 
@@ -13,13 +14,13 @@ namespace AccountFunctions.Functions.Approval;
 /// The admin API: a function key (the host checks it) and a live session whose account is, by
 /// what storage says now, an active admin ([RequireAdmin]: 401, then 403).
 /// </summary>
-public sealed class ManageFunctions(ManageService service)
+public sealed class ManageFunctions(ManageService service, AccountImport import, AuditLog audit)
 {
     public sealed record ReasonRequest(string? Reason = null);
     public sealed record InviteRequest(string? Email = null);
 
     [Function("ListUsers"), RequireAdmin]
-    public async Task<IResult> List([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/users")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<AccountPage>, ProblemResult>> List([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/users")] HttpRequest req)
     {
         var query = new ListQuery(req.Query["status"], req.Query["q"], req.Query["cursor"], req.Query["limit"]);
         return (await service.ListAsync(query, req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
@@ -27,21 +28,19 @@ public sealed class ManageFunctions(ManageService service)
 
     // Beyond the contract: moving users over from another system with their password hashes.
     [Function("ImportUser"), RequireAdmin]
-    public async Task<IResult> Import([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/import")] HttpRequest req,
-        FunctionContext context)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Import([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/import")] HttpRequest req)
     {
         var body = await Json.ReadAsync<ImportRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
-        var import = context.InstanceServices.GetRequiredService<AccountImport>();
         return (await import.ImportAsync(body.Value!, req.HttpContext.RequestAborted)).ToHttp(Answers.Created);
     }
 
     [Function("GetUser"), RequireAdmin]
-    public async Task<IResult> Get([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/users/{id}")] HttpRequest req, string id) =>
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Get([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/users/{id}")] HttpRequest req, string id) =>
         (await service.GetAsync(id, req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
 
     [Function("UpdateUser"), RequireAdmin]
-    public async Task<IResult> Update([HttpTrigger(AuthorizationLevel.Function, "patch", Route = "api/manage/users/{id}")] HttpRequest req, string id)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Update([HttpTrigger(AuthorizationLevel.Function, "patch", Route = "api/manage/users/{id}")] HttpRequest req, string id)
     {
         var http = req.HttpContext;
         var body = await Json.ReadAsync<ManageUpdate>(http);
@@ -50,7 +49,7 @@ public sealed class ManageFunctions(ManageService service)
     }
 
     [Function("ApproveUser"), RequireAdmin]
-    public async Task<IResult> Approve([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/approve")] HttpRequest req, string id)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Approve([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/approve")] HttpRequest req, string id)
     {
         var http = req.HttpContext;
         var body = await ReadOptionalAsync(http, new ReasonRequest());
@@ -59,7 +58,7 @@ public sealed class ManageFunctions(ManageService service)
     }
 
     [Function("RejectUser"), RequireAdmin]
-    public async Task<IResult> Reject([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/reject")] HttpRequest req, string id)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Reject([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/reject")] HttpRequest req, string id)
     {
         var http = req.HttpContext;
         var body = await ReadOptionalAsync(http, new ReasonRequest());
@@ -68,7 +67,7 @@ public sealed class ManageFunctions(ManageService service)
     }
 
     [Function("LockUser"), RequireAdmin]
-    public async Task<IResult> Lock([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/lock")] HttpRequest req, string id)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Lock([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/lock")] HttpRequest req, string id)
     {
         var http = req.HttpContext;
         var body = await ReadOptionalAsync(http, new ReasonRequest());
@@ -77,7 +76,7 @@ public sealed class ManageFunctions(ManageService service)
     }
 
     [Function("UnlockUser"), RequireAdmin]
-    public async Task<IResult> Unlock([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/unlock")] HttpRequest req, string id)
+    public async Task<Results<JsonHttpResult<ManagedAccountView>, ProblemResult>> Unlock([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/users/{id}/unlock")] HttpRequest req, string id)
     {
         var http = req.HttpContext;
         var body = await ReadOptionalAsync(http, new ReasonRequest());
@@ -86,21 +85,20 @@ public sealed class ManageFunctions(ManageService service)
     }
 
     [Function("DeleteUser"), RequireAdmin]
-    public async Task<IResult> Delete([HttpTrigger(AuthorizationLevel.Function, "delete", Route = "api/manage/users/{id}")] HttpRequest req, string id)
+    public async Task<Results<NoContent, ProblemResult>> Delete([HttpTrigger(AuthorizationLevel.Function, "delete", Route = "api/manage/users/{id}")] HttpRequest req, string id)
     {
         var http = req.HttpContext;
-        return (await service.DeleteAsync(http.Caller().AccountId, id, http.Client(), http.RequestAborted)).ToHttp(_ => Results.NoContent());
+        return (await service.DeleteAsync(http.Caller().AccountId, id, http.Client(), http.RequestAborted)).ToHttp(_ => TypedResults.NoContent());
     }
 
     [Function("ListAudit"), RequireAdmin]
-    public async Task<IResult> Audit([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/audit")] HttpRequest req, FunctionContext context)
+    public async Task<Results<JsonHttpResult<AuditPage>, ProblemResult>> Audit([HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/manage/audit")] HttpRequest req)
     {
-        var audit = context.InstanceServices.GetRequiredService<AuditLog>();
         return (await audit.ListAsync(req.Query["accountId"], req.Query["cursor"], req.Query["limit"], req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
     }
 
     [Function("CreateInvite"), RequireAdmin]
-    public async Task<IResult> Invite([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/invites")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<Invite>, ProblemResult>> Invite([HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/manage/invites")] HttpRequest req)
     {
         var http = req.HttpContext;
         var body = await ReadOptionalAsync(http, new InviteRequest());

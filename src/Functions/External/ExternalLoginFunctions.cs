@@ -1,8 +1,11 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.External;
+using AccountFunctions.Core.Mfa;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Sessions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.External;
@@ -19,7 +22,7 @@ public sealed class ExternalLoginFunctions(ExternalLoginService external, Extern
     public sealed record ExchangeRequest(string? Code, bool? RememberMe, bool? UseCookie);
 
     [Function("StartExternalLogin")]
-    public async Task<IResult> Start([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/login/external/{provider}")] HttpRequest req, string provider)
+    public async Task<Results<RedirectHttpResult, ProblemResult>> Start([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/login/external/{provider}")] HttpRequest req, string provider)
     {
         var http = req.HttpContext;
         var returnUrl = req.Query["returnUrl"];
@@ -41,7 +44,7 @@ public sealed class ExternalLoginFunctions(ExternalLoginService external, Extern
     }
 
     [Function("ExternalLoginCallback")]
-    public async Task<IResult> Callback([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/login/external/{provider}/callback")] HttpRequest req, string provider)
+    public async Task<Results<RedirectHttpResult, ProblemResult>> Callback([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/login/external/{provider}/callback")] HttpRequest req, string provider)
     {
         var query = req.Query;
         if (query.Any(p => p.Value.Count > 1)) return Errors.InvalidToken.ToProblem();
@@ -53,29 +56,29 @@ public sealed class ExternalLoginFunctions(ExternalLoginService external, Extern
         string? Value(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
     }
 
-    [Function("ExchangeExternalLogin"), ClientLimit("code")]
-    public async Task<IResult> Exchange([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/external/exchange")] HttpRequest req)
+    [Function("ExchangeExternalLogin"), ClientLimit(ClientLimitGroup.CodeEntry)]
+    public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Exchange([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/external/exchange")] HttpRequest req)
     {
         var body = await Json.ReadAsync<ExchangeRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await external.ExchangeAsync(body.Value!.Code, body.Value.RememberMe == true, body.Value.UseCookie == true,
             req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return result.ToHttp(signIn => SessionFunctions.SignInResult(req.HttpContext, signIn));
+        return SessionFunctions.SignInResult(req.HttpContext, result);
     }
 
     [Function("UnlinkExternalLogin"), RequireCaller]
-    public async Task<IResult> Unlink([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/external/{provider}")] HttpRequest req, string provider)
+    public async Task<Results<NoContent, ProblemResult>> Unlink([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/external/{provider}")] HttpRequest req, string provider)
     {
         var caller = req.HttpContext.Caller();
         var result = await external.UnlinkAsync(caller.AccountId, provider, caller.IpAddress, req.HttpContext.RequestAborted);
-        return result.ToHttp(_ => Results.NoContent());
+        return result.ToHttp(_ => TypedResults.NoContent());
     }
 
     // The callback URL carries the provider's code: no caching of these answers, no Referer onwards.
-    private static IResult NoStoreRedirect(HttpContext http, string location)
+    private static RedirectHttpResult NoStoreRedirect(HttpContext http, string location)
     {
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers["Referrer-Policy"] = "no-referrer";
-        return Results.Redirect(location);
+        return TypedResults.Redirect(location);
     }
 }

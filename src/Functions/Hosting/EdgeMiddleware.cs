@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using AccountFunctions.Core;
 using AccountFunctions.Core.Security;
@@ -22,12 +20,11 @@ namespace AccountFunctions.Functions.Hosting;
 /// function: storage failures 503, anything else a bug (500, logged, no details out). A non-HTTP
 /// function's exception is rethrown so the host retries (and finally poisons a queue message).
 /// </summary>
-public sealed partial class EdgeMiddleware(ILoggerFactory loggers) : IFunctionsWorkerMiddleware
+public sealed partial class EdgeMiddleware(ILoggerFactory loggers, FunctionPolicies policies) : IFunctionsWorkerMiddleware
 {
     public const string CorrelationHeader = "X-Correlation-Id";
     private readonly ILogger _requests = loggers.CreateLogger("AccountFunctions.Requests");
     private readonly ILogger _errors = loggers.CreateLogger("AccountFunctions.Errors");
-    private static readonly ConcurrentDictionary<string, FunctionPolicy> Policies = new();
 
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
@@ -56,7 +53,7 @@ public sealed partial class EdgeMiddleware(ILoggerFactory loggers) : IFunctionsW
         {
             try
             {
-                var refused = await ApplyPoliciesAsync(context, http, PolicyOf(context), next);
+                var refused = await ApplyPoliciesAsync(context, http, policies.For(context.FunctionDefinition.Name), next);
                 if (refused is not null) context.GetInvocationResult().Value = refused;
             }
             catch (Exception e)
@@ -69,7 +66,7 @@ public sealed partial class EdgeMiddleware(ILoggerFactory loggers) : IFunctionsW
     }
 
     /// <summary>Runs the function under its policies; answers the refusal when one refuses it.</summary>
-    private static async Task<IResult?> ApplyPoliciesAsync(FunctionContext context, HttpContext http, FunctionPolicy policy, FunctionExecutionDelegate next)
+    private static async Task<ProblemResult?> ApplyPoliciesAsync(FunctionContext context, HttpContext http, FunctionPolicy policy, FunctionExecutionDelegate next)
     {
         var services = context.InstanceServices;
         var started = Stopwatch.GetTimestamp();
@@ -99,15 +96,6 @@ public sealed partial class EdgeMiddleware(ILoggerFactory loggers) : IFunctionsW
         }
         return null;
     }
-
-    /// <summary>The policies declared on the function's method, found once from its entry point.</summary>
-    private static FunctionPolicy PolicyOf(FunctionContext context) => Policies.GetOrAdd(context.FunctionId, _ =>
-    {
-        var entryPoint = context.FunctionDefinition.EntryPoint; // Namespace.Class.Method
-        var dot = entryPoint.LastIndexOf('.');
-        var type = dot > 0 ? typeof(EdgeMiddleware).Assembly.GetType(entryPoint[..dot]) : null;
-        return FunctionPolicy.From(type?.GetMethod(entryPoint[(dot + 1)..], BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static));
-    });
 
     private static Error Classify(Exception exception, HttpContext http) => exception switch
     {

@@ -1,3 +1,9 @@
+using System.Collections.Frozen;
+using System.Reflection;
+using AccountFunctions.Core;
+using AccountFunctions.Core.Security;
+using Microsoft.Azure.Functions.Worker;
+
 namespace AccountFunctions.Functions.Hosting;
 
 /// <summary>
@@ -5,10 +11,9 @@ namespace AccountFunctions.Functions.Hosting;
 /// applied by <see cref="EdgeMiddleware"/> (in this order: per-IP limit, caller, admin, timing floor).
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
-public sealed class ClientLimitAttribute(string group) : Attribute
+public sealed class ClientLimitAttribute(ClientLimitGroup group) : Attribute
 {
-    /// <summary>A group of <see cref="Core.RateLimitOptions"/>: signup, login, magic, forgot, resend, code.</summary>
-    public string Group { get; } = group;
+    public ClientLimitGroup Group { get; } = group;
 }
 
 /// <summary>A valid ES256 access token whose session is still alive (401 otherwise).</summary>
@@ -31,14 +36,64 @@ public sealed class RequireAdminAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class TimingFloorAttribute : Attribute;
 
-/// <summary>The policies of one function, read once from its method's attributes.</summary>
-public sealed record FunctionPolicy(string? ClientLimit, bool RequireCaller, bool RequireAdmin, bool TimingFloor)
+/// <summary>The policies of one function.</summary>
+public sealed record FunctionPolicy(ClientLimitGroup? ClientLimit, bool RequireCaller, bool RequireAdmin, bool TimingFloor)
 {
     public static readonly FunctionPolicy None = new(null, false, false, false);
+}
 
-    public static FunctionPolicy From(System.Reflection.MethodInfo? method) => method is null ? None : new(
-        method.GetCustomAttributes(typeof(ClientLimitAttribute), false).Cast<ClientLimitAttribute>().FirstOrDefault()?.Group,
-        method.IsDefined(typeof(RequireCallerAttribute), false) || method.IsDefined(typeof(RequireAdminAttribute), false),
-        method.IsDefined(typeof(RequireAdminAttribute), false),
-        method.IsDefined(typeof(TimingFloorAttribute), false));
+/// <summary>
+/// Every function's policies, read from the function methods' attributes once, when the worker
+/// starts. Anything that cannot be resolved (a limit group that does not exist, a policy on a
+/// method that is no HTTP function, two functions of one name) stops the start: a policy that
+/// silently resolved to nothing would leave a function open.
+/// </summary>
+public sealed class FunctionPolicies
+{
+    private readonly FrozenDictionary<string, FunctionPolicy> _byFunction;
+
+    private FunctionPolicies(FrozenDictionary<string, FunctionPolicy> byFunction) => _byFunction = byFunction;
+
+    /// <summary>By function name (as in functions.metadata), every function of the app, HTTP or not.</summary>
+    public IReadOnlyDictionary<string, FunctionPolicy> All => _byFunction;
+
+    public FunctionPolicy For(string functionName) => _byFunction.TryGetValue(functionName, out var policy)
+        ? policy
+        : throw new InvalidOperationException($"Function '{functionName}' was not among the functions whose policies were resolved when the worker started.");
+
+    public static FunctionPolicies Resolve(Assembly assembly) => Resolve(assembly.GetTypes(), assembly.GetName().Name);
+
+    public static FunctionPolicies Resolve(IEnumerable<Type> types, string? source = null)
+    {
+        var found = new Dictionary<string, FunctionPolicy>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        var limits = new RateLimitOptions();
+        const BindingFlags Methods = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+        foreach (var method in types.SelectMany(t => t.GetMethods(Methods)))
+        {
+            var where = $"{method.DeclaringType!.FullName}.{method.Name}";
+            var limit = method.GetCustomAttribute<ClientLimitAttribute>();
+            bool caller = method.IsDefined(typeof(RequireCallerAttribute)), admin = method.IsDefined(typeof(RequireAdminAttribute)),
+                floor = method.IsDefined(typeof(TimingFloorAttribute));
+            var declaresPolicy = limit is not null || caller || admin || floor;
+            if (method.GetCustomAttribute<FunctionAttribute>() is not { } function)
+            {
+                if (declaresPolicy) problems.Add($"{where} declares a policy but is not a [Function].");
+                continue;
+            }
+            if (declaresPolicy && !method.GetParameters().Any(p => p.IsDefined(typeof(HttpTriggerAttribute))))
+                problems.Add($"Function '{function.Name}' ({where}) declares a policy but has no HTTP trigger.");
+            if (limit is not null)
+            {
+                try { limits.For(limit.Group); }
+                catch (ArgumentOutOfRangeException) { problems.Add($"Function '{function.Name}' ({where}) names client-limit group {(int)limit.Group}, which does not exist."); }
+            }
+            if (!found.TryAdd(function.Name, new FunctionPolicy(limit?.Group, caller || admin, admin, floor)))
+                problems.Add($"Two functions are named '{function.Name}'.");
+        }
+        if (found.Count == 0) problems.Add($"No [Function] methods in {source ?? "the types given"}.");
+        if (problems.Count > 0)
+            throw new InvalidOperationException("The function policies cannot be resolved: " + string.Join(" ", problems));
+        return new FunctionPolicies(found.ToFrozenDictionary(StringComparer.Ordinal));
+    }
 }

@@ -1,4 +1,5 @@
 using AccountFunctions.Core;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
 namespace AccountFunctions.Functions.Hosting;
@@ -6,7 +7,7 @@ namespace AccountFunctions.Functions.Hosting;
 /// <summary>The one place that turns an Error into RFC 7807 problem+json.</summary>
 public static class Problems
 {
-    public static IResult ToProblem(this Error error)
+    public static ProblemResult ToProblem(this Error error)
     {
         var problem = error.Errors is { } fields
             ? new HttpValidationProblemDetails(fields.ToDictionary(k => k.Key, v => v.Value))
@@ -18,20 +19,39 @@ public static class Problems
         return new ProblemResult(problem, error.RetryAfter);
     }
 
-    public static IResult ToHttp<T>(this Result<T> result, Func<T, IResult> ok) => result.Ok ? ok(result.Value!) : result.Error!.ToProblem();
+    public static Results<TOk, ProblemResult> ToHttp<T, TOk>(this Result<T> result, Func<T, TOk> ok) where TOk : IResult =>
+        result.Ok ? ok(result.Value!) : result.Error!.ToProblem();
+}
 
-    private sealed class ProblemResult(ProblemDetails problem, TimeSpan? retryAfter) : IResult
+/// <summary>
+/// A problem+json answer, with <c>Retry-After</c> when the error has one and the Bearer challenge on
+/// a 401. Not <see cref="ProblemHttpResult"/>: that one serialises with the host's JSON options or a
+/// problem-details service, which may add a trace id.
+/// </summary>
+public sealed class ProblemResult : IResult, IStatusCodeHttpResult, IValueHttpResult, IValueHttpResult<ProblemDetails>, IContentTypeHttpResult
+{
+    internal ProblemResult(ProblemDetails problem, TimeSpan? retryAfter)
     {
-        public Task ExecuteAsync(HttpContext context)
-        {
-            if (retryAfter is { } wait)
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString();
-            if (problem.Status == StatusCodes.Status401Unauthorized)
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-            // Written directly (no trace id): the same outcome gives byte-identical bodies, which
-            // the enumeration-safe answers rely on.
-            context.Response.StatusCode = problem.Status ?? 500;
-            return context.Response.WriteAsJsonAsync(problem, problem.GetType(), Json.Options, "application/problem+json");
-        }
+        Value = problem;
+        RetryAfter = retryAfter;
+    }
+
+    public ProblemDetails Value { get; }
+    public TimeSpan? RetryAfter { get; }
+    public int StatusCode => Value.Status ?? StatusCodes.Status500InternalServerError;
+    int? IStatusCodeHttpResult.StatusCode => StatusCode;
+    object? IValueHttpResult.Value => Value;
+    public string ContentType => "application/problem+json";
+
+    public Task ExecuteAsync(HttpContext context)
+    {
+        if (RetryAfter is { } wait)
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString();
+        if (StatusCode == StatusCodes.Status401Unauthorized)
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        // Written directly (no trace id): the same outcome gives byte-identical bodies, which
+        // the enumeration-safe answers rely on.
+        context.Response.StatusCode = StatusCode;
+        return context.Response.WriteAsJsonAsync(Value, Value.GetType(), Json.Options, ContentType);
     }
 }

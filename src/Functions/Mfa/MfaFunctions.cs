@@ -1,7 +1,10 @@
+using AccountFunctions.Core;
 using AccountFunctions.Core.Mfa;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using AccountFunctions.Functions.Sessions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Mfa;
@@ -9,21 +12,21 @@ namespace AccountFunctions.Functions.Mfa;
 /// <summary>The second factor at sign-in, and TOTP setup, confirmation and removal.</summary>
 public sealed class MfaFunctions(MfaChallenges challenges, MfaService mfa)
 {
-    [Function("CompleteMfa"), ClientLimit("code")]
-    public async Task<IResult> Complete([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/mfa")] HttpRequest req)
+    [Function("CompleteMfa"), ClientLimit(ClientLimitGroup.CodeEntry)]
+    public async Task<Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult>> Complete([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/mfa")] HttpRequest req)
     {
         var body = await Json.ReadAsync<MfaLoginRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await challenges.CompleteAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return result.ToHttp(signIn => SessionFunctions.SignInResult(req.HttpContext, signIn));
+        return SessionFunctions.SignInResult(req.HttpContext, result);
     }
 
     [Function("StartTotp"), RequireCaller]
-    public async Task<IResult> Start([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/me/mfa/totp")] HttpRequest req) =>
+    public async Task<Results<JsonHttpResult<TotpSetup>, ProblemResult>> Start([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/me/mfa/totp")] HttpRequest req) =>
         (await mfa.StartAsync(req.HttpContext.Caller(), req.HttpContext.RequestAborted)).ToHttp(Answers.Ok);
 
     [Function("ConfirmTotp"), RequireCaller]
-    public async Task<IResult> Confirm([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/me/mfa/totp/confirm")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<RecoveryCodesView>, ProblemResult>> Confirm([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/me/mfa/totp/confirm")] HttpRequest req)
     {
         var body = await Json.ReadAsync<ConfirmTotpRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
@@ -31,10 +34,10 @@ public sealed class MfaFunctions(MfaChallenges challenges, MfaService mfa)
     }
 
     [Function("DisableTotp"), RequireCaller]
-    public async Task<IResult> Disable([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/mfa/totp")] HttpRequest req)
+    public async Task<Results<NoContent, ProblemResult>> Disable([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/mfa/totp")] HttpRequest req)
     {
         var body = await Json.ReadAsync<DisableTotpRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
-        return (await mfa.DisableAsync(req.HttpContext.Caller(), body.Value!, req.HttpContext.RequestAborted)).ToHttp(_ => Results.NoContent());
+        return (await mfa.DisableAsync(req.HttpContext.Caller(), body.Value!, req.HttpContext.RequestAborted)).ToHttp(_ => TypedResults.NoContent());
     }
 }

@@ -1,6 +1,7 @@
 using AccountFunctions.Core.Storage;
 using Azure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,7 @@ public sealed class OperationsFunctions(StorageContext storage, ILogger<Operatio
     /// connection details; the failure is logged (type and status only).
     /// </summary>
     [Function("Health")]
-    public async Task<IResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest req)
+    public async Task<JsonHttpResult<HealthAnswer>> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest req)
     {
         var aborted = req.HttpContext.RequestAborted;
         var tables = CheckAsync("tables", async ct =>
@@ -33,13 +34,15 @@ public sealed class OperationsFunctions(StorageContext storage, ILogger<Operatio
         var checks = new Dictionary<string, string> { ["tables"] = await tables, ["queues"] = await queues };
         var ok = checks.Values.All(v => v == "ok");
         req.HttpContext.Response.Headers.CacheControl = "no-store";
-        return Results.Json(new { status = ok ? "ok" : "unavailable", checks },
-            statusCode: ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return TypedResults.Json(new HealthAnswer(ok ? "ok" : "unavailable", checks),
+            (System.Text.Json.JsonSerializerOptions?)null, statusCode: ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     [Function("OpenApi")]
-    public IResult OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi.json")] HttpRequest req) =>
-        Results.Bytes(Document.Value, "application/json");
+    public FileContentHttpResult OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi.json")] HttpRequest req) =>
+        TypedResults.Bytes(Document.Value, "application/json");
+
+    public sealed record HealthAnswer(string Status, Dictionary<string, string> Checks);
 
     private async Task<string> CheckAsync(string name, Func<CancellationToken, Task> probe, CancellationToken aborted)
     {

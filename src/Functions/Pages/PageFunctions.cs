@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using AccountFunctions.Core;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Pages;
@@ -23,18 +24,18 @@ public sealed class PageFunctions
     private static readonly Lazy<FrozenDictionary<string, PageFile>> Files = new(() => Load(Path.Combine(AppContext.BaseDirectory, "Pages")));
 
     [Function("Pages")]
-    public IResult Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "account/{*rest}")] HttpRequest req)
+    public Results<RedirectHttpResult, ProblemResult, StatusCodeHttpResult, FileContentHttpResult> Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "account/{*rest}")] HttpRequest req)
     {
         var http = req.HttpContext;
         var rest = req.RouteValues["rest"] as string;
         SecurityHeaders(http.Response);
-        if (string.IsNullOrEmpty(rest)) return Results.Redirect("/account/login");
+        if (string.IsNullOrEmpty(rest)) return TypedResults.Redirect("/account/login");
         if (!Files.Value.TryGetValue(rest, out var file)) return Errors.NotFound.ToProblem();
         // Pages may hold a token in their URL: never stored. Assets revalidate by ETag.
         http.Response.Headers.CacheControl = file.IsPage ? "no-store" : "no-cache";
         http.Response.Headers.ETag = file.ETag;
-        if (!file.IsPage && http.Request.Headers.IfNoneMatch == file.ETag) return Results.StatusCode(StatusCodes.Status304NotModified);
-        return Results.Bytes(file.Bytes, file.ContentType);
+        if (!file.IsPage && http.Request.Headers.IfNoneMatch == file.ETag) return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        return TypedResults.Bytes(file.Bytes, file.ContentType);
     }
 
     private static void SecurityHeaders(HttpResponse response)

@@ -5,6 +5,7 @@ using AccountFunctions.Core.External;
 using AccountFunctions.Core.Profile;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Profile;
@@ -16,11 +17,11 @@ public sealed class ProfileFunctions(ProfileService profiles)
 
     // The account was read with the session by [RequireCaller]: one storage call in all.
     [Function("GetMe"), RequireCaller]
-    public IResult Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/me")] HttpRequest req) =>
-        req.HttpContext.Caller().Account is { } account ? Results.Json(MeView(account), Json.Options) : Errors.Unauthorized.ToProblem();
+    public Results<JsonHttpResult<JsonObject>, ProblemResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/me")] HttpRequest req) =>
+        req.HttpContext.Caller().Account is { } account ? Answers.Ok(MeView(account)) : Errors.Unauthorized.ToProblem();
 
     [Function("UpdateMe"), RequireCaller]
-    public async Task<IResult> Update([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/me")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<AccountView>, ProblemResult>> Update([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/me")] HttpRequest req)
     {
         var body = await Json.ReadAsync<Dictionary<string, JsonElement>>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
@@ -28,12 +29,12 @@ public sealed class ProfileFunctions(ProfileService profiles)
     }
 
     [Function("DeleteMe"), RequireCaller]
-    public async Task<IResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me")] HttpRequest req)
+    public async Task<Results<NoContent, ProblemResult>> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me")] HttpRequest req)
     {
         var body = await Json.ReadAsync<DeleteMeRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await profiles.DeleteAsync(req.HttpContext.Caller().AccountId, body.Value!.CurrentPassword, req.HttpContext.RequestAborted);
-        return result.ToHttp(_ => Results.NoContent());
+        return result.ToHttp(_ => TypedResults.NoContent());
     }
 
     /// <summary>GET /api/me's Account plus <c>externalLogins: [{provider, linkedAt}]</c> (beyond the contract).</summary>

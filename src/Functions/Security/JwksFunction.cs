@@ -1,6 +1,7 @@
 using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Security;
@@ -9,6 +10,6 @@ namespace AccountFunctions.Functions.Security;
 public sealed class JwksFunction(AccessTokens tokens)
 {
     [Function("Jwks")]
-    public async Task<IResult> Jwks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/.well-known/jwks.json")] HttpRequest req) =>
-        Results.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json");
+    public async Task<JsonHttpResult<object>> Jwks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/.well-known/jwks.json")] HttpRequest req) =>
+        TypedResults.Json(await tokens.JwksAsync(), Json.Options, contentType: "application/json");
 }

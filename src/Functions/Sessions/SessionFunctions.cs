@@ -1,8 +1,10 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Sessions;
@@ -19,7 +21,7 @@ public sealed class SessionFunctions(SessionService sessions)
     public sealed record RefreshRequest(string? RefreshToken, bool? UseCookie);
 
     [Function("RefreshToken")]
-    public async Task<IResult> Refresh([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/token/refresh")] HttpRequest req)
+    public async Task<Results<JsonHttpResult<SessionView>, ProblemResult>> Refresh([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/token/refresh")] HttpRequest req)
     {
         var http = req.HttpContext;
         var (token, fromCookie, wantsCookie, error) = await RefreshTokenFromAsync(http);
@@ -32,31 +34,35 @@ public sealed class SessionFunctions(SessionService sessions)
     }
 
     [Function("Logout")]
-    public async Task<IResult> Logout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/logout")] HttpRequest req)
+    public async Task<Results<NoContent, ProblemResult>> Logout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/logout")] HttpRequest req)
     {
         var http = req.HttpContext;
         var (token, fromCookie, _, error) = await RefreshTokenFromAsync(http);
         if (error is not null) return error.ToProblem();
         await sessions.LogoutAsync(token, http.Client(), http.RequestAborted);
         if (fromCookie) ClearCookie(http);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 
     [Function("ListSessions"), RequireCaller]
-    public async Task<IResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/me/sessions")] HttpRequest req) =>
+    public async Task<JsonHttpResult<List<SessionService.SessionInfo>>> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/me/sessions")] HttpRequest req) =>
         Answers.Ok(await sessions.ListAsync(req.HttpContext.Caller(), req.HttpContext.RequestAborted));
 
     [Function("EndSession"), RequireCaller]
-    public async Task<IResult> End([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/sessions/{id}")] HttpRequest req, string id) =>
+    public async Task<Results<NoContent, ProblemResult>> End([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/me/sessions/{id}")] HttpRequest req, string id) =>
         await sessions.EndAsync(req.HttpContext.Caller(), id, req.HttpContext.Client(), req.HttpContext.RequestAborted)
-            ? Results.NoContent()
+            ? TypedResults.NoContent()
             : Errors.NotFound.ToProblem();
 
-    /// <summary>A session (cookie mode as asked), or the MFA challenge as it is.</summary>
-    internal static IResult SignInResult(HttpContext http, SignIn signIn) =>
-        signIn.Challenge is { } challenge ? Answers.Ok(challenge) : SessionResult(http, signIn.Session!, signIn.UseCookie);
+    /// <summary>A session (cookie mode as asked), the MFA challenge as it is, or the problem.</summary>
+    internal static Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult> SignInResult(HttpContext http, Result<SignIn> result)
+    {
+        if (!result.Ok) return result.Error!.ToProblem();
+        var signIn = result.Value!;
+        return signIn.Challenge is { } challenge ? Answers.Ok(challenge) : SessionResult(http, signIn.Session!, signIn.UseCookie);
+    }
 
-    internal static IResult SessionResult(HttpContext http, SessionView session, bool useCookie)
+    internal static JsonHttpResult<SessionView> SessionResult(HttpContext http, SessionView session, bool useCookie)
     {
         if (!useCookie) return Answers.Ok(session);
         http.Response.Cookies.Append(RefreshCookie, session.RefreshToken!, new CookieOptions

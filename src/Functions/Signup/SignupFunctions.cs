@@ -1,6 +1,8 @@
 using AccountFunctions.Core.Signup;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
 namespace AccountFunctions.Functions.Signup;
@@ -8,24 +10,24 @@ namespace AccountFunctions.Functions.Signup;
 /// <summary>Signup with a password, without one (email code or link), and anonymous (account number).</summary>
 public sealed class SignupFunctions(SignupService signup)
 {
-    [Function("Signup"), ClientLimit("signup"), TimingFloor]
-    public async Task<IResult> Signup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup")] HttpRequest req)
+    [Function("Signup"), ClientLimit(ClientLimitGroup.Signup), TimingFloor]
+    public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Signup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup")] HttpRequest req)
     {
         var body = await Json.ReadAsync<SignupRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         return (await signup.SignupAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("SignupPasswordless"), ClientLimit("signup"), TimingFloor]
-    public async Task<IResult> SignupPasswordless([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/email")] HttpRequest req)
+    [Function("SignupPasswordless"), ClientLimit(ClientLimitGroup.Signup), TimingFloor]
+    public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> SignupPasswordless([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/email")] HttpRequest req)
     {
         var body = await Json.ReadAsync<PasswordlessSignupRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         return (await signup.SignupPasswordlessAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
 
-    [Function("SignupAnonymous"), ClientLimit("signup")]
-    public async Task<IResult> SignupAnonymous([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/anonymous")] HttpRequest req)
+    [Function("SignupAnonymous"), ClientLimit(ClientLimitGroup.Signup)]
+    public async Task<Results<JsonHttpResult<AnonymousSignupResult>, ProblemResult>> SignupAnonymous([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/signup/anonymous")] HttpRequest req)
     {
         var body = await Json.ReadAsync<AnonymousSignupRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
