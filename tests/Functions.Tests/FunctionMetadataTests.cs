@@ -15,8 +15,10 @@ public sealed partial class FunctionMetadataTests(AppFixture fixture) : IClassFi
 {
     private TestApp App => fixture.App;
 
-    // The contract's passkey routes are the next issue's: not built yet.
-    private static readonly string[] NotBuiltYet = ["/api/me/passkeys", "/api/login/passkey"];
+    // Contract routes of issues not built yet: passkeys (issue 24), the admin console and the
+    // personal-data export (issue 28). Each leaves this list when its issue lands.
+    private static readonly string[] NotBuiltYet = ["/api/me/passkeys", "/api/login/passkey",
+        "/api/manage/users/{id}/sessions", "/api/manage/users/{id}/mfa", "/api/me/export"];
 
     [GeneratedRegex(@"^\| `(GET|POST|PATCH|DELETE|PUT) (/[^`?\s]+)")]
     private static partial Regex ContractRoute();
