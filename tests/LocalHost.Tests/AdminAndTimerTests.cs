@@ -87,7 +87,10 @@ public sealed class TimerTests
     {
         await using var sample = await SampleHost.StartAsync();
         await TestEnv.WaitUntilAsync(() => sample.Records("OnStartup").Count == 1, TimeSpan.FromSeconds(15), "the startup run");
-        await Task.Delay(1000);
+        // The startup run has finished (the host logs its completion), and a queue message sent
+        // after it has been handled: a second startup run would have come before that.
+        await TestEnv.WaitUntilAsync(() => sample.Log.Contains("Executed 'Functions.OnStartup'"), TimeSpan.FromSeconds(15), "the startup run completed");
+        await sample.MarkerProcessedAsync();
         Assert.Single(sample.Records("OnStartup"));
     }
 

@@ -48,7 +48,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
         foreach (var k in new[] { "DequeueCount", "ExpirationTime", "Id", "InsertionTime", "NextVisibleTime", "PopReceipt", "QueueTrigger" })
             Assert.Contains(k, keys);
         await TestEnv.WaitUntilAsync(async () => await CountAsync(q) == 0, Wait, "the message was deleted");
-        await Task.Delay(1500); // more than the visibility timeout: it must not come back
+        await Sample.MarkerProcessedAsync(); // a later message handled: this one did not come back before it
         Assert.Single(Sample.Records("OnQueue"), r => r.GetProperty("message").GetString() == text);
     }
 
@@ -91,7 +91,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
 
         await TestEnv.WaitUntilAsync(async () => (await PoisonTextsAsync()).Contains(text), Wait, "the message in the poison queue");
         await TestEnv.WaitUntilAsync(async () => await CountAsync(q) == 0, Wait, "the message left the queue");
-        await Task.Delay(1500);
+        await Sample.MarkerProcessedAsync();
         Assert.Equal(3, Sample.Records("OnQueue").Count(r => r.GetProperty("message").GetString() == text));
         Assert.True(DateTime.UtcNow - started < Wait);
     }
