@@ -176,6 +176,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal("wrong_password", await TestApp.Code(wrong));
         Assert.Equal(JsonValueKind.Null, (await MeAsync(user.Access)).GetProperty("pendingEmail").ValueKind);
         Assert.Null((await AccountAsync(user.Id)).ConfirmationDeadline);
+        await App.EmailsSettledAsync();
         Assert.Empty(App.Mail.To(newEmail));
     }
 
