@@ -111,7 +111,10 @@ public sealed class PageFlowTests(BrowserFixture fixture) : IClassFixture<Browse
         await using (var headlessScanner = await fixture.NewPersonAsync())
         {
             await headlessScanner.OpenAsync(Local(mail));
-            await headlessScanner.Page.WaitForTimeoutAsync(300);
+            // OpenAsync waited for the script to run to its end (the body marked ready); Continue is
+            // shown, and every request the page made has finished (no network for Playwright's idle span).
+            await Expect(headlessScanner.Page.GetByRole(AriaRole.Button, new() { Name = "Continue" })).ToBeVisibleAsync();
+            await headlessScanner.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         }
         var stillUnverified = await App.PostAsync("/api/login", new { identifier = email, password = TestApp.Password });
         Assert.Equal("email_not_verified", await TestApp.Code(stillUnverified));

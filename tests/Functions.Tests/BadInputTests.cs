@@ -105,7 +105,7 @@ public sealed class BadInputTests(AppFixture fixture) : IClassFixture<AppFixture
         var errors = (await TestApp.Body(response)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("firstName", out _));
         Assert.True(errors.TryGetProperty("comment", out _));
-        await Task.Delay(300);
+        await App.EmailsSettledAsync();
         Assert.Empty(App.Mail.To(email));
     }
 }

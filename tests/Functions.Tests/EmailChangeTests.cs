@@ -154,6 +154,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal(await fresh.Content.ReadAsStringAsync(), await taken.Content.ReadAsStringAsync());
         var heads = await MailAsync(owner, "Someone tried to move an account to your email address");
         Assert.Null(heads.Link);
+        await App.EmailsSettledAsync();
         Assert.DoesNotContain(App.Mail.To(owner), m => m.Subject == ConfirmSubject);
         await MailAsync(free, ConfirmSubject); // the other request went through, so the mails above had time to arrive
         var me = await MeAsync(user.Access);
@@ -176,6 +177,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal("wrong_password", await TestApp.Code(wrong));
         Assert.Equal(JsonValueKind.Null, (await MeAsync(user.Access)).GetProperty("pendingEmail").ValueKind);
         Assert.Null((await AccountAsync(user.Id)).ConfirmationDeadline);
+        await App.EmailsSettledAsync();
         Assert.Empty(App.Mail.To(newEmail));
     }
 
@@ -361,6 +363,7 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal("account_locked", await LoginCodeAsync(user.Email));
         var locked = await MailAsync(user.Email, "Your account has been locked");
         Assert.Contains("Only an administrator can unlock it", locked.Text);
+        await App.EmailsSettledAsync();
         Assert.DoesNotContain(App.Mail.To(newEmail), m => m.Subject == "Your account has been locked");
     }
 

@@ -63,6 +63,7 @@ public sealed class RecoveryTests(FakeClockFixture fixture) : IClassFixture<Fake
         Assert.Equal("Reset your password", mails[1].Subject);
         Assert.StartsWith("https://accounts.example.test/account/reset-password?token=", mails[1].Link);
         Assert.Null(mails[1].Code);
+        await App.EmailsSettledAsync();
         Assert.Empty(App.Mail.To(unknown));
     }
 
@@ -232,7 +233,7 @@ public sealed class RecoveryTests(FakeClockFixture fixture) : IClassFixture<Fake
         var fourth = await ForgotAsync(email);
 
         Assert.Equal(HttpStatusCode.Accepted, fourth.StatusCode);
-        await Task.Delay(500);
+        await App.EmailsSettledAsync();
         Assert.Equal(4, App.Mail.To(email).Count); // verification + three reset links
     }
 }

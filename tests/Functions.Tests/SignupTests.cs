@@ -108,7 +108,7 @@ public sealed class SignupTests(AppFixture fixture) : IClassFixture<AppFixture>
             Assert.Equal(HttpStatusCode.Accepted, (await App.PostAsync("/api/email/resend", new { email })).StatusCode);
 
         await App.Mail.WaitForAsync(email, 4);
-        await Task.Delay(500);
+        await App.EmailsSettledAsync();
         Assert.Equal(4, App.Mail.To(email).Count); // signup + 3 resends (Security__ResendLimit)
     }
 }

@@ -17,7 +17,7 @@ public sealed class AdminTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Runs_the_queue_function_once_with_the_input()
+    public async Task AdminApiRunsTheQueueFunctionOnceWithTheInput()
     {
         var input = "admin " + Guid.NewGuid();
         using var response = await AdminPostAsync("/admin/functions/OnQueue", new { input }, Sample.Host.MasterKey);
@@ -26,7 +26,7 @@ public sealed class AdminTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Runs_the_timer_function_once()
+    public async Task AdminApiRunsTheTimerFunctionOnce()
     {
         var before = Sample.Records("OnTimer").Count;
         using var response = await AdminPostAsync("/admin/functions/OnTimer", new { input = "" }, Sample.Host.MasterKey);
@@ -36,7 +36,7 @@ public sealed class AdminTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Unknown_function_is_404_and_keys_are_checked()
+    public async Task AdminApiAnswers404ForAnUnknownFunctionAndChecksKeys()
     {
         using (var r = await AdminPostAsync("/admin/functions/Nope", new { input = "x" }, Sample.Host.MasterKey)) Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
         using (var r = await AdminPostAsync("/admin/functions/OnQueue", new { input = "x" }, null)) Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
@@ -45,7 +45,7 @@ public sealed class AdminTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Host_status_reports_running()
+    public async Task HostStatusReportsRunning()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/host/status");
         request.Headers.Add("x-functions-key", Sample.Host.MasterKey);
@@ -63,7 +63,7 @@ public sealed class TimerTests
     [Theory]
     [InlineData("*/1 * * * * *")] // 6 fields, with seconds
     [InlineData("00:00:01")]      // a TimeSpan
-    public async Task Fires_on_its_schedule(string schedule)
+    public async Task TimerFiresOnItsSchedule(string schedule)
     {
         await using var sample = await SampleHost.StartAsync(schedule: schedule);
         await TestEnv.WaitUntilAsync(() => sample.Records("OnTimer").Count >= 2, TimeSpan.FromSeconds(15), "two timer runs");
@@ -72,7 +72,7 @@ public sealed class TimerTests
     }
 
     [Fact]
-    public async Task A_run_that_would_overlap_the_previous_one_is_skipped()
+    public async Task ATimerRunThatWouldOverlapThePreviousOneIsSkipped()
     {
         // Every second, but each run takes 2.5 s: runs start at least 2.5 s apart, never two at once.
         await using var sample = await SampleHost.StartAsync(schedule: "*/1 * * * * *", settings: s => s["Sample_TimerDelayMs"] = "2500");
@@ -83,16 +83,19 @@ public sealed class TimerTests
     }
 
     [Fact]
-    public async Task RunOnStartup_runs_once_at_start()
+    public async Task ATimerWithRunOnStartupRunsOnceAtStart()
     {
         await using var sample = await SampleHost.StartAsync();
         await TestEnv.WaitUntilAsync(() => sample.Records("OnStartup").Count == 1, TimeSpan.FromSeconds(15), "the startup run");
-        await Task.Delay(1000);
+        // The startup run has finished (the host logs its completion), and a queue message sent
+        // after it has been handled: a second startup run would have come before that.
+        await TestEnv.WaitUntilAsync(() => sample.Log.Contains("Executed 'Functions.OnStartup'"), TimeSpan.FromSeconds(15), "the startup run completed");
+        await sample.MarkerProcessedAsync();
         Assert.Single(sample.Records("OnStartup"));
     }
 
     [Fact]
-    public void Schedules_parse_as_Azure_reads_them()
+    public void SchedulesParseAsAzureReadsThem()
     {
         var from = new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc);
         Assert.Equal(from.AddMinutes(5), TimerSchedule.Parse("*/5 * * * *").GetNext(from));           // 5 fields
@@ -102,7 +105,7 @@ public sealed class TimerTests
     }
 
     [Fact]
-    public void The_timer_payload_has_the_shape_TimerInfo_reads()
+    public void TheTimerPayloadHasTheShapeTimerInfoReads()
     {
         var json = JsonDocument.Parse(TimerListener.Payload(null, new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc), false)).RootElement;
         Assert.True(json.GetProperty("Schedule").GetProperty("AdjustForDST").GetBoolean());

@@ -35,7 +35,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     [InlineData("/api/nothing/here", 404, "")]
     [InlineData("/api/items/1/2", 404, "")]
     [InlineData("/", 404, "")]
-    public async Task Routes(string path, int status, string body)
+    public async Task ARequestReachesTheMostSpecificRouteCaseInsensitivelyOrGetsAnEmpty404(string path, int status, string body)
     {
         var (s, b) = await GetAsync(path);
         Assert.Equal((HttpStatusCode)status, s);
@@ -43,7 +43,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Methods_are_part_of_the_route()
+    public async Task AMethodTheFunctionDoesNotTakeIsA404()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/api/postonly")).Status);
         var (s, b) = await GetAsync("/api/postonly", r => r.Content = new StringContent("x"), HttpMethod.Post);
@@ -56,7 +56,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Function_keys_from_header_or_query_and_the_master_key()
+    public async Task AFunctionKeyIsTakenFromTheHeaderOrTheQueryAndTheMasterKeyToo()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync("/api/keyed")).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync("/api/keyed", r => r.Headers.Add("x-functions-key", "wrong"))).Status);
@@ -67,7 +67,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Admin_level_takes_only_the_master_key_and_401_is_empty()
+    public async Task AdminLevelTakesOnlyTheMasterKeyAndItsRefusalIsAnEmpty401()
     {
         using var response = await Http.GetAsync("/api/manage/adminonly?code=" + Uri.EscapeDataString(Host.FunctionKey));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
@@ -77,7 +77,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Body_headers_query_route_values_reach_the_function()
+    public async Task BodyHeadersQueryAndRouteValuesReachTheFunction()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/echo/one/two?x=1&y=hello%20world")
         {
@@ -107,7 +107,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Client_address_is_the_tcp_peer_unless_X_Forwarded_For_is_given()
+    public async Task TheClientAddressIsTheTcpPeerUnlessXForwardedForIsGiven()
     {
         var plain = JsonDocument.Parse((await GetAsync("/api/echo/a")).Body).RootElement;
         Assert.Equal("127.0.0.1", plain.GetProperty("remoteIp").GetString());
@@ -117,7 +117,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Status_and_headers_of_the_function_come_back()
+    public async Task StatusAndHeadersOfTheFunctionComeBack()
     {
         using var response = await Http.GetAsync("/api/status/418");
         Assert.Equal((HttpStatusCode)418, response.StatusCode);
@@ -126,7 +126,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task A_large_request_body_streams_through()
+    public async Task ALargeRequestBodyStreamsThrough()
     {
         var body = RandomNumberGenerator.GetBytes(1024 * 1024 + 17);
         using var content = new ByteArrayContent(body);
@@ -139,7 +139,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task A_large_response_body_comes_back_whole()
+    public async Task ALargeResponseBodyComesBackWhole()
     {
         using var response = await Http.GetAsync("/api/big?size=1048576");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -150,7 +150,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task A_function_that_throws_answers_an_empty_500()
+    public async Task AFunctionThatThrowsAnswersAnEmpty500()
     {
         using var response = await Http.GetAsync("/api/throws");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
@@ -160,7 +160,7 @@ public sealed class HttpTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task Parallel_requests_are_paired_with_their_own_invocations()
+    public async Task ParallelRequestsArePairedWithTheirOwnInvocations()
     {
         var tasks = Enumerable.Range(0, 40).Select(async i =>
         {

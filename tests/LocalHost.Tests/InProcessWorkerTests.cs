@@ -14,7 +14,7 @@ namespace AccountFunctions.LocalHost.Tests;
 public sealed class InProcessWorkerTests
 {
     [Fact]
-    public async Task A_worker_in_the_test_process_connects_and_serves()
+    public async Task AWorkerInTheTestProcessConnectsAndServes()
     {
         await using var sample = await SampleHost.StartAsync(launchWorker: false, terminateGrace: TimeSpan.FromMilliseconds(500));
         var host = sample.Host;

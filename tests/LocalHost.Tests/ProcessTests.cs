@@ -9,7 +9,7 @@ namespace AccountFunctions.LocalHost.Tests;
 public sealed class ProcessTests
 {
     [Fact]
-    public async Task Stop_leaves_no_worker_process()
+    public async Task StoppingTheHostLeavesNoWorkerProcess()
     {
         var sample = await SampleHost.StartAsync();
         var pid = sample.Host.WorkerProcessId!.Value;
@@ -23,7 +23,7 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task A_crashed_worker_is_restarted_and_serves_again()
+    public async Task ACrashedWorkerIsRestartedAndServesAgain()
     {
         await using var sample = await SampleHost.StartAsync();
         var first = JsonDocument.Parse(await sample.Http.GetStringAsync("/api/echo/a")).RootElement.GetProperty("pid").GetInt32();
@@ -78,7 +78,7 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task A_host_killed_with_SIGKILL_takes_its_worker_with_it()
+    public async Task AHostKilledWithSigkillTakesItsWorkerWithIt()
     {
         if (!OperatingSystem.IsLinux()) return;
         var (host, workerPid, _) = await StartCommandAsync();
@@ -96,7 +96,7 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task The_command_stops_itself_and_its_worker_on_SIGTERM()
+    public async Task TheCommandStopsItselfAndItsWorkerOnSigterm()
     {
         if (!OperatingSystem.IsLinux()) return;
         var (host, workerPid, _) = await StartCommandAsync();
@@ -117,7 +117,7 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task A_worker_started_elsewhere_connects_with_the_worker_id_and_503_while_none_is_there()
+    public async Task AWorkerStartedElsewhereConnectsWithTheWorkerIdAndRequestsGet503WhileNoneIsThere()
     {
         await using var sample = await SampleHost.StartAsync(launchWorker: false);
         Assert.Null(sample.Host.WorkerProcessId);

@@ -33,7 +33,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
     private static async Task<int> CountAsync(QueueClient q) => (await q.GetPropertiesAsync()).Value.ApproximateMessagesCount;
 
     [Fact]
-    public async Task A_message_is_processed_once_with_its_metadata_and_deleted()
+    public async Task AQueueMessageIsProcessedOnceWithItsMetadataAndDeleted()
     {
         var q = await QueueAsync();
         var text = "hello " + Guid.NewGuid();
@@ -48,12 +48,12 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
         foreach (var k in new[] { "DequeueCount", "ExpirationTime", "Id", "InsertionTime", "NextVisibleTime", "PopReceipt", "QueueTrigger" })
             Assert.Contains(k, keys);
         await TestEnv.WaitUntilAsync(async () => await CountAsync(q) == 0, Wait, "the message was deleted");
-        await Task.Delay(1500); // more than the visibility timeout: it must not come back
+        await Sample.MarkerProcessedAsync(); // a later message handled: this one did not come back before it
         Assert.Single(Sample.Records("OnQueue"), r => r.GetProperty("message").GetString() == text);
     }
 
     [Fact]
-    public async Task A_json_message_reaches_a_string_parameter_as_its_text()
+    public async Task AJsonQueueMessageReachesAStringParameterAsItsText()
     {
         var q = await QueueAsync();
         var text = JsonSerializer.Serialize(new { id = Guid.NewGuid(), n = 3 });
@@ -62,7 +62,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task A_message_that_is_not_base64_goes_to_poison_at_once()
+    public async Task AQueueMessageThatIsNotBase64GoesToPoisonAtOnce()
     {
         await QueueAsync();
         var raw = Sample.Queue(base64: false);
@@ -77,7 +77,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
     }
 
     [Fact]
-    public async Task A_failing_message_is_retried_after_the_visibility_timeout_then_moved_to_poison()
+    public async Task AQueueMessageThatKeepsFailingIsRetriedAfterTheVisibilityTimeoutThenGoesToPoison()
     {
         var q = await QueueAsync();
         var text = "fail " + Guid.NewGuid();
@@ -91,7 +91,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
 
         await TestEnv.WaitUntilAsync(async () => (await PoisonTextsAsync()).Contains(text), Wait, "the message in the poison queue");
         await TestEnv.WaitUntilAsync(async () => await CountAsync(q) == 0, Wait, "the message left the queue");
-        await Task.Delay(1500);
+        await Sample.MarkerProcessedAsync();
         Assert.Equal(3, Sample.Records("OnQueue").Count(r => r.GetProperty("message").GetString() == text));
         Assert.True(DateTime.UtcNow - started < Wait);
     }
@@ -100,7 +100,7 @@ public sealed class QueueTests(SharedHost fixture) : IClassFixture<SharedHost>
 public sealed class QueueEncodingTests
 {
     [Fact]
-    public async Task With_messageEncoding_none_plain_text_messages_are_read_as_they_are()
+    public async Task WithMessageEncodingNonePlainTextMessagesAreReadAsTheyAre()
     {
         // A copy of the sample's build output with host.json saying messageEncoding: none.
         var dir = Path.Combine(Path.GetTempPath(), "localhost-none-" + Guid.NewGuid().ToString("N"));

@@ -6,7 +6,7 @@ namespace AccountFunctions.LocalHost.Tests;
 public sealed class SettingsTests
 {
     [Fact]
-    public void Options_win_over_the_environment_which_wins_over_local_settings()
+    public void OptionsWinOverTheEnvironmentWhichWinsOverLocalSettings()
     {
         var file = Path.Combine(Path.GetTempPath(), "localhost-settings-" + Guid.NewGuid().ToString("N") + ".json");
         var id = Guid.NewGuid().ToString("N")[..8];
@@ -39,7 +39,7 @@ public sealed class SettingsTests
     }
 
     [Fact]
-    public async Task The_worker_gets_the_merged_settings_as_environment()
+    public async Task TheWorkerGetsTheMergedSettingsAsItsEnvironment()
     {
         var file = Path.Combine(Path.GetTempPath(), "localhost-settings-" + Guid.NewGuid().ToString("N") + ".json");
         File.WriteAllText(file, """{ "Values": { "Sample_Setting": "from-file", "Sample_Queue": "from-file-queue" } }""");

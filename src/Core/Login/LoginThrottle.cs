@@ -69,20 +69,7 @@ public sealed class LoginThrottle(StorageContext storage, LoginThrottleOptions o
             if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var now = time.GetUtcNow();
             var next = row ?? new ThrottleRow { PartitionKey = partition };
-            if (next.WindowEnd <= now)
-            {
-                next.Failures = 0;
-                next.WindowEnd = now + options.Duration;
-            }
-            var blocks = ++next.Failures >= options.MaxFailedAttempts;
-            if (blocks)
-            {
-                next.Strikes = next.LastStrikeAt is { } last && now - last < options.StrikeMemory ? next.Strikes + 1 : 1;
-                next.LastStrikeAt = now;
-                next.BlockedUntil = now + BlockFor(next.Strikes);
-                next.Failures = 0;
-                next.WindowEnd = next.BlockedUntil.Value;
-            }
+            var blocks = CountFailure(next, now, options);
             var written = row is null
                 ? await storage.Identifiers.TryAddAsync(next, ct)
                 : await storage.Identifiers.TryReplaceAsync(next, ct);
@@ -92,7 +79,30 @@ public sealed class LoginThrottle(StorageContext storage, LoginThrottleOptions o
         throw new ConcurrencyConflictException("Could not count a failed login after repeated conflicts.");
     }
 
-    public TimeSpan BlockFor(int strikes)
+    /// <summary>
+    /// Counts one failure on <paramref name="row"/> at <paramref name="now"/>; true when it starts a
+    /// block. Pure (no storage), so the back-off is tested on its own.
+    /// </summary>
+    public static bool CountFailure(ThrottleRow row, DateTimeOffset now, LoginThrottleOptions options)
+    {
+        if (row.WindowEnd <= now)
+        {
+            row.Failures = 0;
+            row.WindowEnd = now + options.Duration;
+        }
+        var blocks = ++row.Failures >= options.MaxFailedAttempts;
+        if (blocks)
+        {
+            row.Strikes = row.LastStrikeAt is { } last && now - last < options.StrikeMemory ? row.Strikes + 1 : 1;
+            row.LastStrikeAt = now;
+            row.BlockedUntil = now + BlockFor(row.Strikes, options);
+            row.Failures = 0;
+            row.WindowEnd = row.BlockedUntil.Value;
+        }
+        return blocks;
+    }
+
+    public static TimeSpan BlockFor(int strikes, LoginThrottleOptions options)
     {
         var ticks = options.Duration.Ticks * Math.Pow(2, Math.Clamp(strikes - 1, 0, 30));
         return ticks >= options.MaxDuration.Ticks ? options.MaxDuration : TimeSpan.FromTicks((long)ticks);

@@ -27,6 +27,7 @@ public sealed class EmailHeaderTests(AppFixture fixture) : IClassFixture<AppFixt
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.True((await TestApp.Body(response)).GetProperty("errors").TryGetProperty(field, out _));
         }
+        await App.EmailsSettledAsync();
         Assert.Empty(App.Mail.To(email));
     }
 

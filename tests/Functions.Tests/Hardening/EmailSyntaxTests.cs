@@ -26,6 +26,7 @@ public sealed class EmailSyntaxTests(AppFixture fixture) : IClassFixture<AppFixt
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.True((await TestApp.Body(response)).GetProperty("errors").TryGetProperty("email", out _));
         }
+        await App.EmailsSettledAsync();
         Assert.Empty(App.Mail.To(other));
     }
 

@@ -8,6 +8,7 @@ using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions.Lockout;
 using AccountFunctions.LocalHost;
+using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
@@ -27,6 +28,7 @@ namespace AccountFunctions.Functions.Tests.Support;
 public sealed class TestApp : IAsyncDisposable
 {
     private InProcessWorker _app = null!;
+    private QueueClient _outboxQueue = null!;
 
     public HttpClient Http { get; private set; } = null!;
     public FakeSendGrid Mail { get; private set; } = null!;
@@ -48,11 +50,12 @@ public sealed class TestApp : IAsyncDisposable
         var azurite = await Azurite.GetAsync();
         var test = new TestApp { Mail = await FakeSendGrid.StartAsync() };
         var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        var queue = prefix + "-email-outbox";
         var config = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["Storage:Prefix"] = prefix,
-            [StorageOptions.OutboxQueueSetting] = prefix + "-email-outbox",
+            [StorageOptions.OutboxQueueSetting] = queue,
             // The timer never fires on its own in a test: tests run the sweep when they want it.
             [LockoutSweepFunction.ScheduleSetting] = "0 0 0 1 1 *",
             ["Email:Transport"] = "SendGrid",
@@ -79,12 +82,34 @@ public sealed class TestApp : IAsyncDisposable
             if (test.Clock is not null) builder.Services.AddSingleton<TimeProvider>(test.Clock);
             configure?.Invoke(builder);
         });
+        test._outboxQueue = new QueueClient(azurite.ConnectionString, queue);
         test.BaseUrl = test._app.Host.BaseAddress.ToString().TrimEnd('/');
         test.Http = new HttpClient { BaseAddress = test._app.Host.BaseAddress };
         // The admin API's functions are authLevel function: every test request carries the key
         // (FunctionMetadataTests checks the host refuses one without it).
         test.Http.DefaultRequestHeaders.Add("x-functions-key", test._app.Host.FunctionKey);
         return test;
+    }
+
+    /// <summary>
+    /// Waits until every email the app has enqueued so far has been handled by the host's queue
+    /// trigger (sent, or moved to poison), so a test can then check that an email was not sent.
+    /// First a marker email goes the whole way (outbox row, queue, host, SendEmail, transport) to an
+    /// address of its own and is received; then the outbox queue must be empty, messages in flight
+    /// included (a message leaves the queue only when its invocation has finished). The default
+    /// marker is a signup's verification email; a test whose app refuses plain signups gives its own.
+    /// </summary>
+    public async Task EmailsSettledAsync(Func<string, Task>? sendMarker = null, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var marker = NewEmail("marker");
+        await (sendMarker ?? (m => SignupAsync(m)))(marker);
+        await Mail.WaitForAsync(marker, 1, deadline - DateTime.UtcNow);
+        while ((await _outboxQueue.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The email queue {_outboxQueue.Name} was not drained in time.");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Runs the sweep in the worker now, as its timer would, and returns what it did.</summary>
