@@ -99,4 +99,45 @@ public sealed class StorageContractTests(AppFixture fixture) : IClassFixture<App
         Assert.False(await Table.TrySubmitAsync([new(TableTransactionActionType.UpdateReplace, row, stale), new(TableTransactionActionType.Add, extra)]));
         Assert.Null(await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, "extra"));
     }
+
+    [Fact]
+    public async Task TheRetryHelperGivesUpWithAConcurrencyConflictWhenTheRowKeepsChanging()
+    {
+        var row = await NewRowAsync();
+        var attempts = 0;
+        await Assert.ThrowsAsync<AccountFunctions.Core.ConcurrencyConflictException>(() => Optimistic.RetryAsync(async _ =>
+        {
+            attempts++;
+            var read = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+            var other = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+            other.AccountId = "other-" + attempts;
+            Assert.True(await Table.TryReplaceAsync(other)); // a concurrent writer wins every time
+            read.AccountId = "mine";
+            return await Table.TryReplaceAsync(read);
+        }, "kept changing"));
+        Assert.Equal(Optimistic.Attempts, attempts);
+        Assert.Equal("other-" + attempts, (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!.AccountId);
+    }
+
+    [Fact]
+    public async Task TheRetryHelperRereadsAndWinsOnceTheRaceIsOver()
+    {
+        var row = await NewRowAsync();
+        var attempts = 0;
+        await Optimistic.RetryAsync(async attempt =>
+        {
+            attempts++;
+            var read = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+            if (attempt < 2)
+            {
+                var other = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+                other.AccountId = "other";
+                Assert.True(await Table.TryReplaceAsync(other));
+            }
+            read.AccountId = "mine";
+            return await Table.TryReplaceAsync(read);
+        }, "kept changing");
+        Assert.Equal(3, attempts);
+        Assert.Equal("mine", (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!.AccountId);
+    }
 }

@@ -40,7 +40,6 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     public const string RevertConflict = "email_revert_conflict";
     /// <summary>The contract's life of a revert link.</summary>
     public static readonly TimeSpan RevertLinkLifetime = TimeSpan.FromDays(7);
-    private const int MaxAttempts = 5;
 
     public async Task<Result<string>> RequestAsync(Caller caller, ChangeEmailRequest request, CancellationToken ct = default)
     {
@@ -104,7 +103,8 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
 
         DateTimeOffset? replaced = null;
         string? replacedPending = null;
-        for (var attempt = 0; ; attempt++)
+        Result<string>? stopped = null;
+        await Optimistic.RetryAsync(async _ =>
         {
             replaced = account.ConfirmationDeadline;
             replacedPending = account.PendingEmail;
@@ -142,23 +142,26 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                     ExpiresAt = now + RevertLinkLifetime,
                 }));
             }
-            if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) break;
-            if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email change request.");
+            if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) return true;
             var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
             if (fresh is null)
             {
                 // Deleted meanwhile: what this request wrote first (grants, deadline marker) must not outlive it.
                 await deletion.RemoveLeftoversAsync(account.Id, [deadlineRow], ct);
-                return Errors.Unauthorized;
+                stopped = Errors.Unauthorized;
+                return true;
             }
             // The address changed meanwhile (a confirmation or a revert): this request no longer applies as checked.
             if (fresh.Email != account.Email || fresh.EmailVerified != hadAddress)
             {
                 if (fresh.ConfirmationDeadline != deadline) await storage.Due.DeleteIfExistsAsync(deadlineRow.PartitionKey, deadlineRow.RowKey, ct);
-                return Errors.InvalidState;
+                stopped = Errors.InvalidState;
+                return true;
             }
             account = fresh;
-        }
+            return false;
+        }, "Account kept changing during an email change request.", ct);
+        if (stopped is { } stop) return stop;
         // The code of the address this request replaced is dead (the grant in force is ours), and
         // deleting the account could not find it by the new PendingEmail: it goes now.
         if (replacedPending is not null && EmailAddress.Hash(replacedPending) != newHash)
@@ -199,7 +202,8 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             var limit = await limiter.HitAsync("email-change-code", account.Id, security.ResendLimit, security.ResendWindow, ct);
             if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
             var grant = await tokens.IssueAsync(TokenPurpose.EmailChange, account.Id, subject, options.MagicLinkLifetime, ct);
-            for (var attempt = 0; attempt < MaxAttempts; attempt++)
+            Result<string> sent = default;
+            await Optimistic.RetryAsync(async _ =>
             {
                 account.EmailChangeGrant = grant.TokenId;
                 account.EmailChangeTarget = newHash;
@@ -207,17 +211,26 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, SignupService.FullName(account),
                     new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail }, grant);
                 if (await outbox.CommitWithAccountAsync(account, mail, ct))
-                    return CodeSent;
+                {
+                    sent = CodeSent;
+                    return true;
+                }
                 var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
                 if (fresh is null)
                 {
                     await deletion.RemoveLeftoversAsync(account.Id, [], ct);
-                    return Errors.Unauthorized;
+                    sent = Errors.Unauthorized;
+                    return true;
                 }
-                if (fresh.Email != account.Email) return Errors.InvalidState;
+                if (fresh.Email != account.Email)
+                {
+                    sent = Errors.InvalidState;
+                    return true;
+                }
                 account = fresh;
-            }
-            throw new InvalidOperationException("Account kept changing while sending an email change code.");
+                return false;
+            }, "Account kept changing while sending an email change code.", ct);
+            return sent;
         }
         // The code was sent for one new address; checked before redeeming, so a mismatch burns nothing.
         if (account.EmailChangeTarget != newHash || account.EmailChangeGrant is null) return Errors.InvalidToken;
@@ -241,18 +254,20 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         if (!link.Ok) return link.Error!;
         var accountId = link.Value!.AccountId;
         var row = await storage.Accounts.GetOrNullAsync<RevertRow>(accountId, RevertRow.Key(link.Value.PartitionKey), ct);
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-        if (row is null || account is null || row.Epoch != account.RevertEpoch) return Errors.InvalidToken;
+        var read = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        if (row is null || read is null || row.Epoch != read.RevertEpoch) return Errors.InvalidToken;
+        var account = read;
 
         var oldHash = EmailAddress.Hash(row.OldEmail);
         var claimed = false;
         Grant? reset = null;
         string? released = null, pending = null;
         DateTimeOffset? deadline = null;
-        bool regained;
-        for (var attempt = 0; ; attempt++)
+        var regained = false;
+        var dead = false;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (row.Epoch != account.RevertEpoch) return Errors.InvalidToken; // another revert won
+            if (row.Epoch != account.RevertEpoch) return dead = true; // another revert won
             // Unconfirmed change: the old address never left. Otherwise its owner row is taken back first.
             var stillThere = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == oldHash;
             if (!stillThere && !claimed) claimed = await verification.ClaimOwnershipAsync(accountId, oldHash, ct);
@@ -304,12 +319,13 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 account.LockReason = RevertConflict;
                 mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
             }
-            if (await outbox.CommitWithAccountAsync(account, mail, ct))
-                break;
-            if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email revert.");
-            account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-            if (account is null) return Errors.InvalidToken;
-        }
+            if (await outbox.CommitWithAccountAsync(account, mail, ct)) return true;
+            var fresh = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (fresh is null) return dead = true;
+            account = fresh;
+            return false;
+        }, "Account kept changing during an email revert.", ct);
+        if (dead) return Errors.InvalidToken;
 
         // The epoch bump above already killed every session; this removes the rows.
         await sweeper.EndSessionsAsync(accountId, ct);
