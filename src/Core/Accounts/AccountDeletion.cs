@@ -22,7 +22,6 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
     /// <returns>false when there was no such account.</returns>
     public async Task<bool> DeleteAsync(string id, string? adminId, string? adminIp, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         for (var attempt = 0; ; attempt++)
         {
             if (attempt >= 5) throw new ConcurrencyConflictException($"Account {id} kept changing while being deleted.");

@@ -28,7 +28,6 @@ public sealed class AccountImport(StorageContext storage, IdentifierIndex identi
         SignupService.CheckLength(errors, "lastName", request.LastName, Limits.NameLength);
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var email = request.Email!.Trim();
         var account = Account.New(Account.NewId(), now);

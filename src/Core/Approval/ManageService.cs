@@ -65,7 +65,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
             errors["cursor"] = ["This cursor is not one this API gave out."];
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         var filter = Filter(status, prefix);
         var items = new List<ManagedAccountView>();
         // A filtered page may come back short (even empty) with a continuation: read on until the
@@ -94,7 +93,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     public async Task<Result<ManagedAccountView>> GetAsync(string id, CancellationToken ct = default)
     {
         if (!IsAccountId(id)) return InvalidId;
-        await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
         return account is null ? Errors.NotFound : ManagedAccountView.From(account);
     }
@@ -213,7 +211,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     {
         if (!IsAccountId(id)) return InvalidId;
         if (id == callerId) return Errors.InvalidState;
-        await storage.ReadyAsync();
         if (!await deletion.DeleteAsync(id, callerId, client.IpAddress, ct)) return Errors.NotFound;
         log.LogInformation("Account {AccountId} deleted by an admin", id);
         return true;
@@ -238,7 +235,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     private async Task<Result<Account>> ChangeAsync(string id, Func<Account, DateTimeOffset, Task<Result<Change>>> apply, CancellationToken ct)
     {
         if (!IsAccountId(id)) return InvalidId;
-        await storage.ReadyAsync();
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);

@@ -105,7 +105,6 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         metrics?.Audited(type, detail);
         try
         {
-            await storage.ReadyAsync();
             var at = time.GetUtcNow();
             var day = Day(at);
             var row = new AuditRow
@@ -147,7 +146,6 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     {
         try
         {
-            await storage.ReadyAsync();
             await Task.WhenAll(new[] { "a", "b" }.Select(async rk =>
             {
                 try
@@ -179,7 +177,6 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     /// </summary>
     public async Task PseudonymiseAsync(string accountId, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var pseudonym = await PseudonymAsync(accountId);
         var rows = new List<AuditRow>();
         await foreach (var row in storage.Audit.QueryAsync<AuditRow>(r => r.PartitionKey == AccountPartition(accountId), cancellationToken: ct))
@@ -219,7 +216,6 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
             errors["cursor"] = ["This cursor is not one this API gave out for this query."];
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         // One more than the page, to know whether a next page exists.
         var rows = new List<AuditRow>();
         if (filtered)

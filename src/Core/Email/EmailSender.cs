@@ -17,7 +17,6 @@ public sealed class EmailSender(StorageContext storage, OneTimeTokens tokens, IE
 
     public async Task<string> SendAsync(OutboxMessage message, CancellationToken ct)
     {
-        await storage.ReadyAsync();
         var row = await storage.Accounts.GetOrNullAsync<OutboxRow>(message.AccountId, OutboxRow.Prefix + message.MessageId, ct);
         if (row is null)
         {

@@ -45,7 +45,6 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     {
         if (string.IsNullOrWhiteSpace(request.NewEmail)) return Errors.Validation("newEmail", "A new email address is required.");
         if (!EmailAddress.IsValid(request.NewEmail)) return Errors.Validation("newEmail", "This is not a valid email address.");
-        await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
         if (account is null) return Errors.Unauthorized;
         var newEmail = request.NewEmail.Trim();

@@ -61,7 +61,6 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (providers.Find(providerName) is not { } provider) return Errors.NotFound;
         if (ReturnUrls.Match(returnUrl, accounts) is not { } target)
             return Errors.Validation("returnUrl", "Required, and must match one of the allowed return URLs (Accounts__AllowedReturnUrls).");
-        await storage.ReadyAsync();
         var limit = await limiter.HitAsync("external-start", ClientAddress.LimitKey(ClientAddress.Parse(client.IpAddress)), options.StartLimitPerIp, TimeSpan.FromMinutes(15), ct);
         if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
         if (await ConfigurationAsync(provider, ct) is not { } config || !provider.EndpointAllowed(config.AuthorizationEndpoint))
@@ -107,7 +106,6 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     {
         if (providers.Find(providerName) is not { } provider) return Errors.NotFound;
         if (!IsToken(callback.State) || !IsToken(binding)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
         var flow = await storage.Tokens.GetOrNullAsync<ExternalFlowRow>(FlowKey(callback.State!), ExternalFlowRow.Row, ct);
         if (flow is null || flow.Provider != provider.Name || time.GetUtcNow() >= flow.ExpiresAt) return Errors.InvalidToken;
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(binding!)), Encoding.ASCII.GetBytes(flow.BrowserHash)))
@@ -167,7 +165,6 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
 
     public async Task<List<ExternalLoginView>> ListAsync(string accountId, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
         return account is null ? [] : ExternalLinks.View(account);
     }
@@ -181,7 +178,6 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     public async Task<Result<bool>> UnlinkAsync(string accountId, string providerName, string? ip = null, CancellationToken ct = default)
     {
         var provider = providerName.ToLowerInvariant();
-        await storage.ReadyAsync();
         for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
             if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);

@@ -24,7 +24,6 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditL
 
     public async Task<SweepResult> RunAsync(CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         int locked = 0, replayed = 0, examined = 0;
         await foreach (var due in DueAsync(DueRow.Deadline, now, ct))

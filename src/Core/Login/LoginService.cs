@@ -36,7 +36,6 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         else if (request.Password.Length > MaxPasswordLength) errors["password"] = ["Too long."];
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         var identifier = request.Identifier!.Trim();
         // Failed logins are counted per identifier, existing or not, so the throttle reveals nothing;
         // a blocked identifier is refused before any hashing. Its state shares the owner row's

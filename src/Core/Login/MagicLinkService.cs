@@ -27,7 +27,6 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
         if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
         var subject = EmailAddress.Hash(email);
-        await storage.ReadyAsync();
         var decision = await limiter.HitAsync("magic", subject, security.ResendLimit, security.ResendWindow, ct);
         if (!decision.Allowed) return "accepted";
         var account = await signup.OwnerAsync(subject, ct);

@@ -59,7 +59,6 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         if (request.RecoveryCode is { Length: > 64 }) return Errors.Validation("recoveryCode", "Too long.");
         if (!TryParse(request.MfaToken, out var tokenId, out var secret)) return Errors.InvalidToken;
 
-        await storage.ReadyAsync();
         var row = await storage.Tokens.GetOrNullAsync<MfaTokenRow>(tokenId, MfaTokenRow.Row, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt
             || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash)))

@@ -26,7 +26,6 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
 {
     public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var secret = TotpCodes.NewSecret();
         var sealedSecret = await totp.EncryptAsync(caller.AccountId, secret);
         for (var attempt = 0; attempt < Contention.Attempts; attempt++)
@@ -50,7 +49,6 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
     {
         if (request.Code is null) return Errors.Validation("code", "A code from the authenticator app is required.");
         if (!TotpCodes.IsWellFormed(request.Code)) return Errors.Validation("code", "The code is 6 digits.");
-        await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
         if (account is null) return Errors.Unauthorized;
         if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
@@ -97,7 +95,6 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
 
     public async Task<Result<bool>> DisableAsync(Caller caller, DisableTotpRequest request, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
         if (account is null) return Errors.Unauthorized;
         if (account.PasswordHash is not null)

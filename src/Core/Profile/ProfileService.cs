@@ -21,7 +21,6 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
     public async Task<Result<bool>> DeleteAsync(string accountId, string? currentPassword, CancellationToken ct = default)
     {
         if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
-        await storage.ReadyAsync();
         var throttle = await limiter.PeekAsync("delete-me", accountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
         if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
         var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
@@ -76,7 +75,6 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
         }
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         // Two edits can always both apply (each is re-applied to the row as read): retry with
         // back-off rather than answer 409.
         for (var attempt = 0; attempt < Contention.Attempts * 2; attempt++)

@@ -34,7 +34,6 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
         if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
-        await storage.ReadyAsync();
         // Per IP (RateLimits__Forgot, before the request gets here): told openly, it says nothing
         // about any address. Per address: silent, still 202.
         var subject = EmailAddress.Hash(email);
@@ -124,7 +123,6 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         if (request.CurrentPassword is null) return Errors.Validation("currentPassword", "The current password is required.");
         if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
-        await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
         if (account is null) return Errors.Unauthorized;
         if (NewPasswordError(request.NewPassword, account.Email) is { } weak) return weak;

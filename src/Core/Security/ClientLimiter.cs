@@ -95,7 +95,6 @@ public sealed class ClientLimiter(StorageContext storage, RateLimitOptions optio
 
     private async Task<int> AddAsync(string group, string subject, long start, LimitRule rule, int add, CancellationToken ct)
     {
-        await storage.ReadyAsync();
         var pk = $"ip-{group}-{Hashes.Sha256Hex(subject)}";
         var rk = start.ToString("D19");
         for (var attempt = 0; attempt < 20; attempt++)

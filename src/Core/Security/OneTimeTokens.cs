@@ -72,7 +72,6 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     private async Task<(LinkTokenRow Link, byte[] Secret)> NewLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime,
         CancellationToken ct, string? codePartition = null)
     {
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         var secret = await SecretAsync(tokenId);
@@ -160,7 +159,6 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     public async Task<LinkTokenRow?> PeekLinkAsync(string purpose, string? token, CancellationToken ct = default)
     {
         if (!TryParse(token, out var tokenId, out var secret)) return null;
-        await storage.ReadyAsync();
         var row = await storage.Tokens.GetOrNullAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
         if (row is null || row.Purpose != purpose) return null;
         if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash))) return null;
@@ -186,7 +184,6 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     public async Task<Result<CodeRow>> RedeemCodeAsync(string purpose, string subject, string? code, CancellationToken ct = default)
     {
         if (code is null || code.Length != 6 || !code.All(char.IsAsciiDigit)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
         var partition = CodePartition(purpose, subject);
         var rows = new List<CodeRow>();
         await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition && r.RowKey.CompareTo(TableResults.MarkerPrefix) < 0,

@@ -26,7 +26,6 @@ public sealed class RateLimiter(StorageContext storage, TimeProvider time)
     /// <summary>Whether the subject is over the limit in the current window, without counting.</summary>
     public async Task<RateDecision> PeekAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var (pk, rk, _, now) = Window(limit, subject, window);
         var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
         return row is not null && row.Count >= max ? new RateDecision(false, row.WindowEnd - now) : new RateDecision(true, TimeSpan.Zero);
@@ -44,7 +43,6 @@ public sealed class RateLimiter(StorageContext storage, TimeProvider time)
 
     public async Task<RateDecision> HitAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var (pk, rk, start, now) = Window(limit, subject, window);
         for (var attempt = 0; attempt < 20; attempt++)
         {

@@ -73,7 +73,6 @@ public sealed class TokenKeys
 
     private static async Task<string> GetOrCreateAsync(StorageContext storage, string name, Func<string> create)
     {
-        await storage.ReadyAsync();
         var existing = await storage.Keys.GetOrNullAsync<KeyRow>("key", name);
         if (existing is not null) return existing.Value;
         var row = new KeyRow { RowKey = name, Value = create() };

@@ -89,7 +89,6 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     {
         var claims = await accessTokens.ValidateAsync(bearer);
         if (claims is null) return null;
-        await storage.ReadyAsync();
         var (account, session) = await ReadAsync(claims.AccountId, claims.SessionId, ct);
         if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt || session.Epoch != account.SessionEpoch) return null;
         return new Caller(claims.AccountId, claims.SessionId, claims.Role, account);
@@ -114,7 +113,6 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     public async Task<Result<SessionView>> RefreshAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
         for (var attempt = 0; attempt < Contention.Attempts; attempt++)
         {
             var (account, session) = await ReadAsync(accountId, sessionId, ct);
@@ -155,7 +153,6 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     public async Task LogoutAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return;
-        await storage.ReadyAsync();
         var session = await storage.Accounts.GetOrNullAsync<SessionRow>(accountId, SessionRow.Prefix + sessionId, ct);
         if (session is null) return;
         if (!CryptographicOperations.FixedTimeEquals(await MacAsync(session, generation), mac)) return;
@@ -169,7 +166,6 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     /// <summary>The account's live sessions, newest first (one partition range query).</summary>
     public async Task<List<SessionInfo>> ListAsync(Caller caller, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var list = new List<SessionInfo>();
         await foreach (var s in storage.Accounts.QueryAsync<SessionRow>(r => r.PartitionKey == caller.AccountId
@@ -186,7 +182,6 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     public async Task<bool> EndAsync(Caller caller, string sessionId, ClientInfo client, CancellationToken ct = default)
     {
         if (sessionId.Length != 22 || !sessionId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
-        await storage.ReadyAsync();
         var row = await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + sessionId, ct);
         if (row is null) return false;
         await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);

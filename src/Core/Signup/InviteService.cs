@@ -35,7 +35,6 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     public async Task<Result<Invite>> CreateAsync(string? email, CancellationToken ct = default)
     {
         if (email is not null && !EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
-        await storage.ReadyAsync();
         var bytes = RandomNumberGenerator.GetBytes(16);
         var code = string.Join('-', Enumerable.Range(0, 4).Select(g =>
             new string(Enumerable.Range(0, 4).Select(i => Alphabet[bytes[g * 4 + i] % 32]).ToArray())));
@@ -56,7 +55,6 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     {
         if (string.IsNullOrWhiteSpace(code)) return Errors.InviteRequired;
         if (code.Length > 40) return Errors.InviteInvalid;
-        await storage.ReadyAsync();
         var row = await storage.Tokens.GetOrNullAsync<InviteRow>(Key(code), InviteRow.Row, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt) return Errors.InviteInvalid;
         if (row.EmailHash is not null && row.EmailHash != emailHash) return Errors.InviteInvalid;

@@ -54,7 +54,6 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
     {
         if (request.Password is null) return Errors.Validation("password", "A password is required.");
         if (PasswordPolicy.Check(request.Password, null) is { } weak) return weak;
-        await storage.ReadyAsync();
         if (await UseInviteAsync(request.InviteCode, null, ct) is { } refused) return refused;
         var passwordHash = hasher.Hash(request.Password);
         var now = time.GetUtcNow();
@@ -88,7 +87,6 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
     {
         var email = rawEmail.Trim();
         var emailHash = EmailAddress.Hash(email);
-        await storage.ReadyAsync();
         // The addresses of Accounts__BootstrapAdmins need no invite: in invite-only mode only admins
         // make invites, so the first admin could otherwise never join. They still have to verify.
         if (!options.IsBootstrapAdmin(EmailAddress.Normalize(email))

@@ -44,6 +44,7 @@ public static class CoreServices
         // AzureWebJobsStorage: a connection string, or the identity-based settings the host also reads (StorageConnection).
         services.AddAzureClientsCore();
         services.TryAddSingleton(sp => StorageConnection.CreateContext(config, storageOptions, sp.GetRequiredService<AzureComponentFactory>()));
+        services.AddHostedService<StorageStartup>();
         services.AddMetrics();
         services.AddSingleton<Core.Operations.AccountMetrics>();
         services.AddSingleton<TokenKeys>();
