@@ -22,17 +22,22 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
     /// <returns>false when there was no such account.</returns>
     public async Task<bool> DeleteAsync(string id, string? adminId, string? adminIp, CancellationToken ct = default)
     {
-        for (var attempt = 0; ; attempt++)
+        var found = true;
+        await Optimistic.RetryAsync(async attempt =>
         {
-            if (attempt >= 5) throw new ConcurrencyConflictException($"Account {id} kept changing while being deleted.");
             var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
-            if (account is null) return attempt > 0;
+            if (account is null)
+            {
+                found = attempt > 0;
+                return true;
+            }
             await RemoveIndexRowsAsync(account, ct);
             await RemovePartitionRowsAsync(id, ct);
             // Before the account row goes, so a crash leaves something deleting again repairs.
             await audit.PseudonymiseAsync(id, ct);
-            if (await storage.Accounts.TryDeleteAsync(account, ct)) break;
-        }
+            return await storage.Accounts.TryDeleteAsync(account, ct);
+        }, $"Account {id} kept changing while being deleted.", ct);
+        if (!found) return false;
         // Again, now that the account row is gone: a request in flight (an email change, a sign-in)
         // may have added rows to the partition after the pass above. Writers that find the account
         // gone after writing remove their own rows too (RemoveLeftoversAsync).

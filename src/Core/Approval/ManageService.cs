@@ -45,7 +45,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     public const string AdminLockReason = "admin";
     private const int MaxQueryLength = EmailAddress.MaxLength;
     private const int MaxPagesPerRequest = 10;
-    private const int MaxAttempts = Contention.Attempts;
 
     private static readonly string[] Statuses =
         [AccountStatus.Unverified, AccountStatus.PendingApproval, AccountStatus.Active, AccountStatus.Locked, AccountStatus.Rejected];
@@ -235,21 +234,30 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     private async Task<Result<Account>> ChangeAsync(string id, Func<Account, DateTimeOffset, Task<Result<Change>>> apply, CancellationToken ct)
     {
         if (!IsAccountId(id)) return InvalidId;
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        Result<Account> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
-            if (account is null) return Errors.NotFound;
+            if (account is null)
+            {
+                result = Errors.NotFound;
+                return true;
+            }
             var now = time.GetUtcNow();
             var change = await apply(account, now);
-            if (!change.Ok) return change.Error!;
+            if (!change.Ok)
+            {
+                result = change.Error!;
+                return true;
+            }
             account.UpdatedAt = now;
             var committed = change.Value!.Mail is { } mail
                 ? await outbox.CommitWithAccountAsync(account, mail, ct)
                 : await storage.Accounts.TryReplaceAsync(account, ct);
-            if (committed) return account;
-        }
-        throw new ConcurrencyConflictException($"Account {id} kept changing; gave up after {MaxAttempts} attempts.");
+            if (committed) result = account;
+            return committed;
+        }, $"Account {id} kept changing; gave up after {Optimistic.Attempts} attempts.", ct);
+        return result;
     }
 
     private Change Notice(Account account, string? to, string template, params (string Key, string? Value)[] fields)

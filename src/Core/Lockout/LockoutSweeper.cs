@@ -55,20 +55,22 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditL
     private async Task<bool> LockIfStillDueAsync(DueRow due, DateTimeOffset now, CancellationToken ct)
     {
         var accountId = due.RowKey;
-        for (var attempt = 0; attempt < 5; attempt++)
+        var locked = false;
+        // Spent budget: the marker stays and the next sweep looks again.
+        await Optimistic.TryRetryAsync(async _ =>
         {
             var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             // Met (null), moved (another marker exists for the new time), or gone: nothing to do.
             if (account?.ConfirmationDeadline is not { } deadline || deadline != due.DueAt || deadline > now)
             {
                 await storage.Due.TryDeleteAsync(due, ct);
-                return false;
+                return true;
             }
             // A verified account with no pending change has nothing left to confirm (a dropped change).
             if (account.EmailVerified && account.PendingEmail is null)
             {
                 await storage.Due.TryDeleteAsync(due, ct);
-                return false;
+                return true;
             }
             // An email change (PendingEmail set) is told at the verified address, never the unproven new one.
             var change = account.PendingEmail is not null;
@@ -84,14 +86,14 @@ public sealed class LockoutSweeper(StorageContext storage, Outbox outbox, AuditL
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, account, account.ETag) };
             if (mail is not null) actions.Add(Outbox.Add(mail));
             var committed = await outbox.CommitAsync(mail is null ? [] : [mail], () => storage.Accounts.TrySubmitAsync(actions, ct), ct);
-            if (!committed) continue; // changed under us: look again
+            if (!committed) return false; // changed under us: look again
             await EndSessionsAsync(account.Id, ct);
             await storage.Due.TryDeleteAsync(due, ct);
             log.LogInformation("Locked account {AccountId}: {Reason}", account.Id, account.LockReason);
             await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? UnconfirmedEmail)));
-            return true;
-        }
-        return false;
+            return locked = true;
+        }, ct);
+        return locked;
     }
 
     private async Task<bool> ReplayIfUnsentAsync(DueRow due, DateTimeOffset now, CancellationToken ct)

@@ -64,12 +64,35 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         // (retried with back-off, dropped if another sign-in upgraded it first), and a lock, reset
         // or password change racing this sign-in bumps SessionEpoch, which kills this session even
         // if it commits after the sessions were ended.
-        for (var attempt = 0; ; attempt++)
+        Result<SignIn> result = default;
+        await Optimistic.RetryAsync(async attempt =>
         {
+            if (attempt > 0)
+            {
+                var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+                if (fresh?.PasswordHash is null)
+                {
+                    result = Errors.InvalidCredentials;
+                    return true;
+                }
+                // Changed meanwhile: upgraded by a racing sign-in (still this password), or changed or
+                // reset (then the password checked above is no longer the account's).
+                if (fresh.PasswordHash != verified)
+                {
+                    if (!hasher.Verify(request.Password!, fresh.PasswordHash))
+                    {
+                        result = Errors.InvalidCredentials;
+                        return true;
+                    }
+                    verified = fresh.PasswordHash;
+                }
+                account = fresh;
+            }
             if (StatusError(account) is { } refused)
             {
                 await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
-                return refused;
+                result = refused;
+                return true;
             }
             var upgrade = hasher.NeedsRehash(account.PasswordHash!);
             if (account.MfaEnabled)
@@ -80,7 +103,8 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                     account.PasswordHash = hasher.Hash(request.Password!);
                     await storage.Accounts.TryReplaceAsync(account, ct); // lost to a concurrent change: next time
                 }
-                return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
+                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
+                return true;
             }
             var session = sessions.New(account, request.RememberMe == true, client);
             TableTransactionAction[] actions;
@@ -91,24 +115,13 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 actions = [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)];
             }
             else actions = sessions.SignInActions(account, session);
-            if (await storage.Accounts.TrySubmitAsync(actions, ct))
-            {
-                log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
-                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-                return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
-            }
-            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during sign-in.");
-            await Contention.BackOffAsync(attempt, ct);
-            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (account?.PasswordHash is null) return Errors.InvalidCredentials;
-            // Changed meanwhile: upgraded by a racing sign-in (still this password), or changed or
-            // reset (then the password checked above is no longer the account's).
-            if (account.PasswordHash != verified)
-            {
-                if (!hasher.Verify(request.Password!, account.PasswordHash)) return Errors.InvalidCredentials;
-                verified = account.PasswordHash;
-            }
-        }
+            if (!await storage.Accounts.TrySubmitAsync(actions, ct)) return false;
+            log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
+            await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
+            result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
+            return true;
+        }, "Account kept changing during sign-in.", ct);
+        return result;
     }
 
     /// <summary>The identifier's partition in the identifiers table (any other text: as if an email).</summary>

@@ -56,9 +56,6 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
         return row?.BlockedUntil is { } until && until > now ? until - now : null;
     }
 
-    /// <summary>Attempts at counting one failure; each racer that loses waits a random, growing time.</summary>
-    public const int Attempts = 30;
-
     /// <summary>
     /// Counts one failure with the ETag read (racers retry with jittered back-off, so none is lost);
     /// true when it starts a block. A count that still cannot be written is a conflict (409), never
@@ -66,9 +63,9 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
     /// </summary>
     public async Task<bool> RecordFailureAsync(string partition, ThrottleRow? row, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < Attempts; attempt++)
+        var blocks = false;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var now = time.GetUtcNow();
             var next = row ?? new ThrottleRow { PartitionKey = partition };
             if (next.WindowEnd <= now)
@@ -76,7 +73,7 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
                 next.Failures = 0;
                 next.WindowEnd = now + options.Duration;
             }
-            var blocks = ++next.Failures >= options.MaxFailedAttempts;
+            blocks = ++next.Failures >= options.MaxFailedAttempts;
             if (blocks)
             {
                 next.Strikes = next.LastStrikeAt is { } last && now - last < StrikeMemory ? next.Strikes + 1 : 1;
@@ -88,10 +85,11 @@ public sealed class LoginThrottle(StorageContext storage, LockoutOptions options
             var written = row is null
                 ? await storage.Identifiers.TryAddAsync(next, ct)
                 : await storage.Identifiers.TryReplaceAsync(next, ct);
-            if (written) return blocks;
+            if (written) return true;
             row = await storage.Identifiers.GetOrNullAsync<ThrottleRow>(partition, ThrottleRow.Row, ct);
-        }
-        throw new ConcurrencyConflictException("Could not count a failed login after repeated conflicts.");
+            return false;
+        }, "Could not count a failed login after repeated conflicts.", ct);
+        return blocks;
     }
 
     public TimeSpan BlockFor(int strikes)

@@ -102,9 +102,9 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         // only when this step is newer than the stored one. Otherwise (a recovery code, or a racer
         // already moved it past) the session needs no ETag and cannot conflict with other sign-ins.
         var previousStep = account.TotpLastStep;
-        for (var round = 0; round < Contention.Attempts; round++)
+        Result<SignIn> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (round > 0) await Contention.BackOffAsync(round - 1, ct);
             var session = sessions.New(account, row.RememberMe, client);
             TableTransactionAction[] actions;
             if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last))
@@ -121,13 +121,20 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
                     step is null ? "a recovery code" : "an authenticator code", session.SessionId);
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
                     AuditLog.Detail(("session", session.SessionId), ("factor", step is null ? "recovery_code" : "totp")));
-                return SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
+                result = SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
+                return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
-            if (account is null || !account.MfaEnabled) return Errors.InvalidToken;
-            if (LoginService.StatusError(account) is { } blocked) return blocked;
-        }
-        throw new ConcurrencyConflictException("Account kept changing during the second sign-in step.");
+            var fresh = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+            if (fresh is null || !fresh.MfaEnabled) result = Errors.InvalidToken;
+            else if (LoginService.StatusError(fresh) is { } blocked) result = blocked;
+            else
+            {
+                account = fresh;
+                return false;
+            }
+            return true;
+        }, "Account kept changing during the second sign-in step.", ct);
+        return result;
     }
 
     /// <summary>How many tries the token has had, and whether it was already used.</summary>

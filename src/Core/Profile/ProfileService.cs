@@ -77,17 +77,25 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
 
         // Two edits can always both apply (each is re-applied to the row as read): retry with
         // back-off rather than answer 409.
-        for (var attempt = 0; attempt < Contention.Attempts * 2; attempt++)
+        Result<AccountView> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-            if (changes.Count == 0) return AccountView.From(account);
-            foreach (var change in changes) change(account);
-            account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct)) return AccountView.From(account);
-        }
-        throw new ConcurrencyConflictException("Account kept changing during a profile update.");
+            if (account is null)
+            {
+                result = Errors.Unauthorized;
+                return true;
+            }
+            if (changes.Count > 0)
+            {
+                foreach (var change in changes) change(account);
+                account.UpdatedAt = time.GetUtcNow();
+                if (!await storage.Accounts.TryReplaceAsync(account, ct)) return false;
+            }
+            result = AccountView.From(account);
+            return true;
+        }, "Account kept changing during a profile update.", ct);
+        return result;
 
         void Text(string name, JsonElement value, int max, Action<Account, string?> set, bool multiline = false)
         {

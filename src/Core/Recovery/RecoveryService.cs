@@ -49,23 +49,24 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
 
         var grant = await tokens.IssueAsync(TokenPurpose.Reset, account.Id, subject, options.PasswordResetTokenLifetime, ct);
-        for (var attempt = 0; attempt < Contention.Attempts && account is not null; attempt++)
+        // Best effort: the answer is the same whatever happens here.
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             account.ResetGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
             var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            var committed = await outbox.CommitWithAccountAsync(account, mail, ct);
-            if (committed)
+            if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {
                 await audit.RecordAsync(AuditEvent.PasswordResetRequested, account.Id, client.IpAddress);
-                break;
+                return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
             // Changed meanwhile: mail only an account that still owns the address.
-            if (account is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(account.Email) != subject) break;
-        }
+            if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
+            account = fresh;
+            return false;
+        }, ct);
         return Accepted;
     }
 
@@ -95,19 +96,19 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         var grant = link.Value!.PartitionKey;
         var passwordHash = hasher.Hash(request.NewPassword);
 
-        for (var attempt = 0; ; attempt++)
+        var superseded = false;
+        await Optimistic.RetryAsync(async _ =>
         {
             var account = await storage.Accounts.GetOrNullAsync<Account>(link.Value.AccountId, Account.Row, ct);
             // Superseded by a newer request (or the account is gone).
-            if (account is null || account.ResetGrant != grant) return Errors.InvalidToken;
+            if (account is null || account.ResetGrant != grant) return superseded = true;
             account.PasswordHash = passwordHash;
             account.ResetGrant = null;
             account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
             account.UpdatedAt = time.GetUtcNow();
-            if (await CommitWithNoticeAsync(account, null, ct)) break;
-            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during password reset.");
-            await Contention.BackOffAsync(attempt, ct);
-        }
+            return await CommitWithNoticeAsync(account, null, ct);
+        }, "Account kept changing during password reset.", ct);
+        if (superseded) return Errors.InvalidToken;
         await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordReset, link.Value.AccountId, client.IpAddress);
@@ -139,22 +140,26 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
 
         var passwordHash = hasher.Hash(request.NewPassword);
-        for (var attempt = 0; ; attempt++)
+        Error? stopped = null;
+        await Optimistic.RetryAsync(async attempt =>
         {
+            if (attempt > 0)
+            {
+                var fresh = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+                // Gone, or the caller's own session ended meanwhile (signed out elsewhere): nothing to keep.
+                if (fresh is null || await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + caller.SessionId, ct) is null)
+                    stopped = Errors.Unauthorized;
+                // Changed by someone else meanwhile: the current password we checked is no longer current.
+                else if (fresh.PasswordHash != verified) stopped = Errors.WrongPassword;
+                if (stopped is not null) return true;
+                account = fresh!;
+            }
             account.PasswordHash = passwordHash;
             account.SessionEpoch++; // the other sessions end, also one a racing sign-in commits later
             account.UpdatedAt = time.GetUtcNow();
-            if (await CommitWithNoticeAsync(account, caller.SessionId, ct)) break;
-            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during password change.");
-            await Contention.BackOffAsync(attempt, ct);
-            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-            // The caller's own session ended meanwhile (signed out elsewhere): nothing to keep.
-            if (await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + caller.SessionId, ct) is null)
-                return Errors.Unauthorized;
-            // Changed by someone else meanwhile: the current password we checked is no longer current.
-            if (account.PasswordHash != verified) return Errors.WrongPassword;
-        }
+            return await CommitWithNoticeAsync(account, caller.SessionId, ct);
+        }, "Account kept changing during password change.", ct);
+        if (stopped is not null) return stopped;
         await sweeper.EndSessionsAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
         log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordChanged, caller.AccountId, client.IpAddress);

@@ -97,19 +97,23 @@ public sealed class ClientLimiter(StorageContext storage, RateLimitOptions optio
     {
         var pk = $"ip-{group}-{Hashes.Sha256Hex(subject)}";
         var rk = start.ToString("D19");
-        for (var attempt = 0; attempt < 20; attempt++)
+        var total = int.MaxValue; // heavy contention on one counter: refuse rather than let hits through uncounted
+        await Optimistic.TryRetryAsync(async _ =>
         {
             var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
             if (row is null)
             {
                 var fresh = new LimitRow { PartitionKey = pk, RowKey = rk, Count = add, WindowEnd = new DateTimeOffset(start, TimeSpan.Zero) + rule.Window };
-                if (await storage.Limits.TryAddAsync(fresh, ct)) return add;
-                continue;
+                if (!await storage.Limits.TryAddAsync(fresh, ct)) return false;
+                total = add;
+                return true;
             }
             row.Count += add;
-            if (await storage.Limits.TryReplaceAsync(row, ct)) return row.Count;
-        }
-        return int.MaxValue; // heavy contention on one counter: refuse rather than let hits through uncounted
+            if (!await storage.Limits.TryReplaceAsync(row, ct)) return false;
+            total = row.Count;
+            return true;
+        }, ct);
+        return total;
     }
 
     private void Prune(DateTimeOffset now)

@@ -196,21 +196,25 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
         foreach (var candidate in rows)
         {
             var row = candidate;
+            CodeRow? consumed = null;
             // Retry on ETag conflicts: a concurrent wrong guess changes the ETag without killing the code.
-            for (var attempt = 0; attempt < 10 && row is not null; attempt++)
+            await Optimistic.TryRetryAsync(async _ =>
             {
-                if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) break;
+                if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) return true;
                 var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
-                if (!CryptographicOperations.FixedTimeEquals(presented, expected)) break;
+                if (!CryptographicOperations.FixedTimeEquals(presented, expected)) return true;
                 if (await storage.Tokens.TryConsumeAsync(row, CodeVersion(row), ct))
                 {
                     await storage.Tokens.DeleteIfExistsAsync(row.Grant, LinkTokenRow.Row, ct);
-                    return row;
+                    consumed = row;
+                    return true;
                 }
-                var nonce = row.Nonce;
-                row = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
-                if (row is not null && row.Nonce != nonce) row = null;
-            }
+                var fresh = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+                if (fresh is null || fresh.Nonce != row.Nonce) return true;
+                row = fresh;
+                return false;
+            }, ct);
+            if (consumed is not null) return consumed;
         }
         foreach (var candidate in rows) await SpendAttemptAsync(candidate, ct);
         return Errors.InvalidToken;
@@ -219,22 +223,22 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     private async Task SpendAttemptAsync(CodeRow row, CancellationToken ct)
     {
         var nonce = row.Nonce;
-        for (var attempt = 0; attempt < 20; attempt++)
+        await Optimistic.RetryAsync(async _ =>
         {
             if (row.AttemptsLeft <= 1)
             {
-                if (await storage.Tokens.TryDeleteAsync(row, ct)) return;
+                if (await storage.Tokens.TryDeleteAsync(row, ct)) return true;
             }
             else
             {
                 row.AttemptsLeft--;
-                if (await storage.Tokens.TryReplaceAsync(row, ct)) return;
+                if (await storage.Tokens.TryReplaceAsync(row, ct)) return true;
             }
             var fresh = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
-            if (fresh is null || fresh.Nonce != nonce) return;
+            if (fresh is null || fresh.Nonce != nonce) return true;
             row = fresh;
-        }
-        throw new ConcurrencyConflictException("Could not record a wrong code after repeated conflicts.");
+            return false;
+        }, "Could not record a wrong code after repeated conflicts.", ct);
     }
 
     /// <summary>A code row is replaced in place on resend; its nonce tells the versions apart.</summary>

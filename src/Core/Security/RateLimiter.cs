@@ -44,20 +44,27 @@ public sealed class RateLimiter(StorageContext storage, TimeProvider time)
     public async Task<RateDecision> HitAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
         var (pk, rk, start, now) = Window(limit, subject, window);
-        for (var attempt = 0; attempt < 20; attempt++)
+        var decision = new RateDecision(false, TimeSpan.FromSeconds(1));
+        // Heavy contention on one counter: refuse (the decision above) rather than let it through uncounted.
+        await Optimistic.TryRetryAsync(async _ =>
         {
             var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
             if (row is null)
             {
-                if (await storage.Limits.TryAddAsync(new LimitRow { PartitionKey = pk, RowKey = rk, Count = 1, WindowEnd = start + window }, ct))
-                    return new RateDecision(true, TimeSpan.Zero, 1);
-                continue;
+                if (!await storage.Limits.TryAddAsync(new LimitRow { PartitionKey = pk, RowKey = rk, Count = 1, WindowEnd = start + window }, ct)) return false;
+                decision = new RateDecision(true, TimeSpan.Zero, 1);
+                return true;
             }
-            if (row.Count >= max) return new RateDecision(false, row.WindowEnd - now, row.Count);
+            if (row.Count >= max)
+            {
+                decision = new RateDecision(false, row.WindowEnd - now, row.Count);
+                return true;
+            }
             row.Count++;
-            if (await storage.Limits.TryReplaceAsync(row, ct)) return new RateDecision(true, TimeSpan.Zero, row.Count);
-        }
-        // Heavy contention on one counter: refuse rather than let it through uncounted.
-        return new RateDecision(false, TimeSpan.FromSeconds(1));
+            if (!await storage.Limits.TryReplaceAsync(row, ct)) return false;
+            decision = new RateDecision(true, TimeSpan.Zero, row.Count);
+            return true;
+        }, ct);
+        return decision;
     }
 }

@@ -113,40 +113,59 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     public async Task<Result<SessionView>> RefreshAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<SessionView> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
             var (account, session) = await ReadAsync(accountId, sessionId, ct);
-            if (session is null) return Errors.InvalidToken;
+            if (session is null)
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
             var expected = await MacAsync(session, generation);
-            if (!CryptographicOperations.FixedTimeEquals(expected, mac)) return Errors.InvalidToken;
+            if (!CryptographicOperations.FixedTimeEquals(expected, mac))
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
             var now = time.GetUtcNow();
             if (now >= session.ExpiresAt)
             {
                 await storage.Accounts.TryDeleteAsync(session, ct);
-                return Errors.InvalidToken;
+                result = Errors.InvalidToken;
+                return true;
             }
-            if (account is null || account.Status != AccountStatus.Active || session.Epoch != account.SessionEpoch) return Errors.InvalidToken;
+            if (account is null || account.Status != AccountStatus.Active || session.Epoch != account.SessionEpoch)
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
 
             if (generation == session.Generation)
             {
                 session.Generation++;
                 session.RotatedAt = now;
                 session.LastUsedAt = now;
-                if (await storage.Accounts.TryReplaceAsync(session, ct)) return await ViewAsync(account, session);
-                await Contention.BackOffAsync(attempt, ct);
-                continue; // a parallel refresh rotated it first: look again (the grace case)
+                if (!await storage.Accounts.TryReplaceAsync(session, ct)) return false; // a parallel refresh rotated it first: look again (the grace case)
+                result = await ViewAsync(account, session);
+                return true;
             }
             if (generation == session.Generation - 1 && session.RotatedAt is { } rotated && now - rotated <= options.ReuseGrace)
-                return await ViewAsync(account, session);
+            {
+                result = await ViewAsync(account, session);
+                return true;
+            }
             if (generation < session.Generation)
             {
                 await storage.Accounts.TryDeleteAsync(session, ct);
                 await audit.RecordAsync(AuditEvent.SessionReuseDetected, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
-                return Errors.TokenReused;
+                result = Errors.TokenReused;
+                return true;
             }
-            return Errors.InvalidToken;
-        }
-        throw new ConcurrencyConflictException("Refresh kept conflicting.");
+            result = Errors.InvalidToken;
+            return true;
+        }, "Refresh kept conflicting.", ct);
+        return result;
     }
 
     /// <summary>Ends the session a refresh token belongs to; unknown tokens are ignored.</summary>

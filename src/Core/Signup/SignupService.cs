@@ -61,13 +61,7 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         account.PasswordHash = passwordHash;
         account.EmailVerified = false;
         account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
-        // The number is unique by AddEntity of its index row; a collision (1 in 10^15) draws again.
-        for (var attempt = 0; ; attempt++)
-        {
-            account.AccountNumber = AccountNumber.New();
-            if (await identifiers.TryAddNumberAsync(AccountNumber.Hash(account.AccountNumber), account.Id, now, ct)) break;
-            if (attempt >= 5) throw new InvalidOperationException("Could not draw a free account number.");
-        }
+        account.AccountNumber = await identifiers.AddNewNumberAsync(account.Id, now, ct);
         SessionRow? session = null;
         var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, account) };
         if (account.Status == AccountStatus.Active)

@@ -53,6 +53,17 @@ public sealed class IdentifierIndex(StorageContext storage)
     public Task<bool> TryAddNumberAsync(string numberHash, string accountId, DateTimeOffset now, CancellationToken ct = default) =>
         Table.TryAddAsync(new IdentifierRow { PartitionKey = NumberKey(numberHash), RowKey = OwnerRow, AccountId = accountId, CreatedAt = now }, ct);
 
+    /// <summary>Draws a new account number for the account: unique by AddEntity of its index row; a collision (1 in 10^15) draws again.</summary>
+    public async Task<string> AddNewNumberAsync(string accountId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        for (var attempt = 0; attempt <= 5; attempt++)
+        {
+            var number = AccountNumber.New();
+            if (await TryAddNumberAsync(AccountNumber.Hash(number), accountId, now, ct)) return number;
+        }
+        throw new InvalidOperationException("Could not draw a free account number.");
+    }
+
     public Task<IdentifierRow?> GetNumberOwnerAsync(string numberHash, CancellationToken ct = default) =>
         Table.GetOrNullAsync<IdentifierRow>(NumberKey(numberHash), OwnerRow, ct);
 

@@ -49,7 +49,8 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
         DateTimeOffset? metDeadline = null;
         string? released = null;
-        for (var attempt = 0; ; attempt++)
+        var lost = false;
+        await Optimistic.RetryAsync(async _ =>
         {
             var now = time.GetUtcNow();
             var wasSignup = account.Status == AccountStatus.Unverified;
@@ -75,12 +76,14 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
                     account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
                 }
             }
-            if (await storage.Accounts.TryReplaceAsync(account, ct)) break;
-            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during verification.");
-            account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (await storage.Accounts.TryReplaceAsync(account, ct)) return true;
+            var fresh = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
             // Someone else completed this grant (the link and the code of one email, raced).
-            if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
-        }
+            if (fresh is null || fresh.VerificationGrant != grant) return lost = true;
+            account = fresh;
+            return false;
+        }, "Account kept changing during verification.", ct);
+        if (lost) return Errors.InvalidToken;
         await identifiers.RemoveClaimAsync(subject, account.Id, ct);
         // After the account update: a crash before this leaves an owner row whose account has moved
         // on, which OwnerAsync ignores and ClaimOwnershipAsync takes over once stale.
@@ -105,19 +108,21 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
     /// <summary>True when this account now owns the address (or already did). Also used by an email revert.</summary>
     public async Task<bool> ClaimOwnershipAsync(string accountId, string subject, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        var owns = false;
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (await identifiers.TryAddEmailOwnerAsync(subject, accountId, time.GetUtcNow(), ct)) return true;
+            if (await identifiers.TryAddEmailOwnerAsync(subject, accountId, time.GetUtcNow(), ct)) return owns = true;
             var row = await identifiers.GetEmailOwnerAsync(subject, ct);
-            if (row is null) continue;
-            if (row.AccountId == accountId) return true;
+            if (row is null) return false;
+            if (row.AccountId == accountId) return owns = true;
             var other = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
-            if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return false;
+            if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return true;
             // The row's account is gone, or never finished verifying: repair once it is stale.
-            if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return false;
+            if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return true;
             await identifiers.TryRemoveAsync(row, ct);
-        }
-        return false;
+            return false;
+        }, ct);
+        return owns;
     }
 
     private async Task DropClaimAsync(Account account, string grant, string subject, CancellationToken ct)
@@ -125,10 +130,10 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         // The claim and its code row (keyed by this account's id) go: nothing is left to confirm.
         await Task.WhenAll(identifiers.RemoveClaimAsync(subject, account.Id, ct),
             storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        // Best effort: the answer is email_taken whatever happens here.
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            if (account.VerificationGrant != grant) return;
+            if (account.VerificationGrant != grant) return true;
             account.VerificationGrant = null;
             // A lost email change leaves nothing to confirm: its deadline goes too (a signup keeps its own).
             var droppedDeadline = account.PendingEmail is not null ? account.ConfirmationDeadline : null;
@@ -141,12 +146,13 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             if (await storage.Accounts.TryReplaceAsync(account, ct))
             {
                 if (droppedDeadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, account.Id), account.Id, ct);
-                return;
+                return true;
             }
             var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (fresh is null) return;
+            if (fresh is null) return true;
             account = fresh;
-        }
+            return false;
+        }, ct);
     }
 
     /// <summary>
