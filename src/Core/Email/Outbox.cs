@@ -13,7 +13,7 @@ public sealed record OutboxMessage(string AccountId, string MessageId);
 /// Emails are recorded as outbox rows in the account's partition (so they commit in the same
 /// transaction as the change that causes them), then announced on the <c>email-outbox</c> queue.
 /// </summary>
-public sealed class Outbox(StorageContext storage, TimeProvider time, ILogger<Outbox> log)
+public sealed class Outbox(StorageContext storage, AccountsTable accounts, TimeProvider time, ILogger<Outbox> log)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -68,8 +68,11 @@ public sealed class Outbox(StorageContext storage, TimeProvider time, ILogger<Ou
     /// transaction in the account's partition; false when the account changed meanwhile.
     /// </summary>
     public Task<bool> CommitWithAccountAsync(Account account, OutboxRow mail, CancellationToken ct = default) =>
-        CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-            [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Add(mail)], ct), ct);
+        CommitAsync(AccountChange.Of(account).Send(mail), ct);
+
+    /// <summary>A change of the account's partition and the emails it sends (<see cref="AccountChange.Send"/>), recorded and announced as above.</summary>
+    public Task<bool> CommitAsync(AccountChange change, CancellationToken ct = default) =>
+        CommitAsync(change.Mails, () => accounts.TryCommitAsync(change, ct), ct);
 
     /// <summary>For an email that goes with no other change.</summary>
     public Task<bool> CommitAsync(OutboxRow mail, CancellationToken ct = default) =>

@@ -39,7 +39,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// password login.</item>
 /// </list>
 /// </summary>
-public sealed class ExternalLoginService(StorageContext storage, ExternalProviders providers, ExternalOptions options,
+public sealed class ExternalLoginService(StorageContext storage, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
@@ -165,7 +165,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
             }
             var session = sessions.New(account, rememberMe, client);
             // No ETag needed: parallel sign-ins never conflict; a racing lock bumps SessionEpoch.
-            if (await storage.Accounts.TrySubmitAsync(sessions.SignInActions(account, session), ct))
+            if (await accountRows.TryCommitAsync(sessions.SignIn(account, session), ct))
             {
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
                     AuditLog.Detail(("session", session.SessionId), ("method", "external")));

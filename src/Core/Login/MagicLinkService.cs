@@ -5,7 +5,6 @@ using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace AccountFunctions.Core.Login;
@@ -18,7 +17,7 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// the same whether or not the address has an account. Only the verified owner of an address
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
-public sealed class MagicLinkService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class MagicLinkService(AccountsTable accounts, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
     ILogger<MagicLinkService> log)
 {
@@ -44,7 +43,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
                 await audit.RecordAsync(AuditEvent.MagicLinkSent, account.Id, client.IpAddress);
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await accounts.GetAsync(account.Id, ct);
             // Changed meanwhile: mail only an account that still owns the address (as forgot does).
             if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
             account = fresh;
@@ -73,7 +72,7 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
         Result<SignIn> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            var account = await accounts.GetAsync(accountId, ct);
             // Superseded by a newer request, or already used through the other half of the pair.
             if (account is null || account.MagicGrant != grant || !account.EmailVerified)
             {
@@ -89,16 +88,14 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
             {
                 // The link is spent either way; the session comes from the second step.
                 account.MagicGrant = null;
-                if (!await storage.Accounts.TryReplaceAsync(account, ct)) return false;
+                if (!await accounts.TryReplaceAsync(account, ct)) return false;
                 result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
                 return true;
             }
             var session = sessions.New(account, request.RememberMe == true, client);
             account.MagicGrant = null;
             account.LastLoginAt = time.GetUtcNow();
-            if (!await storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
-                return false;
+            if (!await accounts.TryCommitAsync(AccountChange.Of(account).AddSession(session), ct)) return false;
             log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
             await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
             result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);

@@ -25,7 +25,7 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
-public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
+public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
     RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
@@ -106,15 +106,15 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         await Optimistic.RetryAsync(async _ =>
         {
             var session = sessions.New(account, row.RememberMe, client);
-            TableTransactionAction[] actions;
+            AccountChange change;
             if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last))
             {
                 account.TotpLastStep = accepted;
                 account.LastLoginAt = time.GetUtcNow();
-                actions = [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)];
+                change = AccountChange.Of(account).AddSession(session);
             }
-            else actions = sessions.SignInActions(account, session);
-            if (await storage.Accounts.TrySubmitAsync(actions, ct))
+            else change = sessions.SignIn(account, session);
+            if (await accounts.TryCommitAsync(change, ct))
             {
                 if (step is not null && previousStep != account.TotpLastStep) await totp.ForgetStepAsync(account.Id, previousStep, ct);
                 log.LogInformation("Account {AccountId} signed in with {Factor}, session {SessionId}", account.Id,

@@ -10,7 +10,7 @@ namespace AccountFunctions.Core.Profile;
 /// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
 /// object of at most 4 KiB. Everything is checked before anything is written.
 /// </summary>
-public sealed class ProfileService(StorageContext storage, PasswordHasher hasher, RateLimiter limiter, LockoutOptions lockout,
+public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher, RateLimiter limiter, LockoutOptions lockout,
     AccountDeletion deletion, TimeProvider time)
 {
     /// <summary>
@@ -23,7 +23,7 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
         if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
         var throttle = await limiter.PeekAsync("delete-me", accountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
         if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var account = await accounts.GetAsync(accountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (!hasher.Verify(currentPassword, account.PasswordHash))
         {
@@ -80,7 +80,7 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
         Result<AccountView> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            var account = await accounts.GetAsync(accountId, ct);
             if (account is null)
             {
                 result = Errors.Unauthorized;
@@ -90,7 +90,7 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
             {
                 foreach (var change in changes) change(account);
                 account.UpdatedAt = time.GetUtcNow();
-                if (!await storage.Accounts.TryReplaceAsync(account, ct)) return false;
+                if (!await accounts.TryReplaceAsync(account, ct)) return false;
             }
             result = AccountView.From(account);
             return true;

@@ -172,18 +172,12 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     /// </summary>
     private async Task<bool> CommitWithNoticeAsync(Account account, string? keepSessionId, CancellationToken ct)
     {
-        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, account, account.ETag) };
-        if (keepSessionId is not null)
-            actions.Add(new(TableTransactionActionType.UpdateMerge,
-                new TableEntity(account.Id, SessionRow.Prefix + keepSessionId) { [nameof(SessionRow.Epoch)] = account.SessionEpoch }, Azure.ETag.All));
-        OutboxRow? mail = null;
+        var change = AccountChange.Of(account);
+        if (keepSessionId is not null) change.KeepSession(keepSessionId, account.SessionEpoch);
         if (account is { EmailVerified: true, Email: not null })
-        {
-            mail = outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
-                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" });
-            actions.Add(Outbox.Add(mail));
-        }
-        return await outbox.CommitAsync(mail is null ? [] : [mail], () => storage.Accounts.TrySubmitAsync(actions, ct), ct);
+            change.Send(outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
+                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }));
+        return await outbox.CommitAsync(change, ct);
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ public static class Limits
 /// In invite-only mode the invite is checked first and consumed (a marker insert) before
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
-public sealed class SignupService(StorageContext storage, IdentifierIndex identifiers, PasswordHasher hasher,
+public sealed class SignupService(StorageContext storage, AccountsTable accounts, IdentifierIndex identifiers, PasswordHasher hasher,
     OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
@@ -63,14 +63,14 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
         account.AccountNumber = await identifiers.AddNewNumberAsync(account.Id, now, ct);
         SessionRow? session = null;
-        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, account) };
+        var change = AccountChange.Create(account);
         if (account.Status == AccountStatus.Active)
         {
             session = sessions.New(account, false, client);
             account.LastLoginAt = now;
-            actions.Add(SessionService.Add(session));
+            change.AddSession(session);
         }
-        await storage.Accounts.SubmitTransactionAsync(actions, ct);
+        await accounts.CommitAsync(change, ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", "account_number"), ("status", account.Status)));
         if (account.Status == AccountStatus.PendingApproval) await NotifyAdminsAsync(account, ct);
         return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
@@ -112,9 +112,10 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, FullName(account),
             new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
         await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), TableUpdateMode.Replace, ct);
-        await outbox.CommitAsync([mail], async () =>
+        var created = AccountChange.Create(account).Send(mail);
+        await outbox.CommitAsync(created.Mails, async () =>
         {
-            await storage.Accounts.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, account), Outbox.Add(mail)], ct);
+            await accounts.CommitAsync(created, ct);
             return true;
         }, ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", passwordHash is null ? "email" : "password")));

@@ -55,6 +55,7 @@ public static class CoreServices
         services.AddSingleton<RateLimiter>();
         services.AddSingleton<ClientLimiter>();
         services.AddSingleton<IdentifierIndex>();
+        services.AddSingleton<AccountsTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();

@@ -1,0 +1,148 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace AccountFunctions.Core.Storage;
+
+/// <summary>
+/// Table <c>accounts</c>: one partition per account (PK the account id). RK <c>account</c> is the
+/// <see cref="Account"/> row (the domain object stays in Accounts/; its keys and writes are here),
+/// beside it the account's sessions (<see cref="SessionRow"/>), outbox rows, revert rows, token
+/// index rows and MFA recovery codes, so one transaction can change several of them
+/// (<see cref="AccountChange"/>).
+/// </summary>
+public sealed class AccountsTable(StorageContext storage)
+{
+    private TableClient Table => storage.Accounts;
+
+    public Task<Account?> GetAsync(string accountId, CancellationToken ct = default) =>
+        Table.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+
+    /// <summary>
+    /// The account row for an id that may not exist: a read as long as a real one, so a path
+    /// without an account makes the same call as one with (login's enumeration safety).
+    /// </summary>
+    public Task<Account?> GetOrNoneAsync(string? accountId, CancellationToken ct = default) =>
+        GetAsync(accountId ?? Account.NewId(), ct);
+
+    /// <summary>Writes the account with the ETag it was read with; false when it changed or went meanwhile.</summary>
+    public Task<bool> TryReplaceAsync(Account account, CancellationToken ct = default) => Table.TryReplaceAsync(account, ct);
+
+    /// <summary>The account row and one of its session rows, in one query of the account's partition.</summary>
+    public async Task<(Account? Account, SessionRow? Session)> GetWithSessionAsync(string accountId, string sessionId, CancellationToken ct = default)
+    {
+        var sessionKey = SessionRow.Key(sessionId);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {accountId} and (RowKey eq {Account.Row} or RowKey eq {sessionKey})");
+        SessionRow? session = null;
+        Account? account = null;
+        await foreach (var e in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            if (e.RowKey == Account.Row) account = EntityMapper.To<Account>(e);
+            else if (e.RowKey == sessionKey) session = EntityMapper.To<SessionRow>(e);
+        }
+        return (account, session);
+    }
+
+    public Task<SessionRow?> GetSessionAsync(string accountId, string sessionId, CancellationToken ct = default) =>
+        Table.GetOrNullAsync<SessionRow>(accountId, SessionRow.Key(sessionId), ct);
+
+    /// <summary>Rotation: the session with the ETag it was read with; false when a racer rotated it first.</summary>
+    public Task<bool> TryReplaceSessionAsync(SessionRow session, CancellationToken ct = default) => Table.TryReplaceAsync(session, ct);
+
+    /// <summary>Ends a session if it is still the version that was read (reuse detection, expiry).</summary>
+    public Task<bool> TryDeleteSessionAsync(SessionRow session, CancellationToken ct = default) => Table.TryDeleteAsync(session, ct);
+
+    /// <summary>Ends a session whatever its state.</summary>
+    public Task DeleteSessionAsync(string accountId, string sessionId, CancellationToken ct = default) =>
+        Table.DeleteIfExistsAsync(accountId, SessionRow.Key(sessionId), ct);
+
+    /// <summary>The account's session rows (one partition range query).</summary>
+    public async Task<List<SessionRow>> ListSessionsAsync(string accountId, CancellationToken ct = default)
+    {
+        const string from = SessionRow.Prefix, to = SessionRow.Prefix + "~";
+        var rows = new List<SessionRow>();
+        await foreach (var s in Table.QueryAsync<SessionRow>(
+            r => r.PartitionKey == accountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, cancellationToken: ct))
+            rows.Add(s);
+        return rows;
+    }
+
+    /// <summary>One transaction that must succeed (a new account: its id is fresh); throws otherwise.</summary>
+    public Task CommitAsync(AccountChange change, CancellationToken ct = default) => Table.SubmitTransactionAsync(change.Actions, ct);
+
+    /// <summary>One transaction in the account's partition; false when a precondition failed (the account changed, or a row exists).</summary>
+    public Task<bool> TryCommitAsync(AccountChange change, CancellationToken ct = default) => Table.TrySubmitAsync(change.Actions, ct);
+}
+
+/// <summary>
+/// What one transaction in an account's partition writes: the account row (replaced with its ETag,
+/// inserted, or untouched), and rows beside it. Flows say what changes; this builds the actions.
+/// </summary>
+public sealed class AccountChange
+{
+    private readonly List<TableTransactionAction> _actions = [];
+    private readonly List<OutboxRow> _mails = [];
+
+    private AccountChange(string accountId) => AccountId = accountId;
+
+    public string AccountId { get; }
+    internal IReadOnlyList<TableTransactionAction> Actions => _actions;
+    /// <summary>The outbox rows this change commits (the Outbox announces them once it has).</summary>
+    public IReadOnlyList<OutboxRow> Mails => _mails;
+
+    /// <summary>The account as changed, written with the ETag it was read with.</summary>
+    public static AccountChange Of(Account account)
+    {
+        var change = new AccountChange(account.Id);
+        change._actions.Add(new(TableTransactionActionType.UpdateReplace, account, account.ETag));
+        return change;
+    }
+
+    /// <summary>A new account (fails if the id exists).</summary>
+    public static AccountChange Create(Account account)
+    {
+        var change = new AccountChange(account.Id);
+        change._actions.Add(new(TableTransactionActionType.Add, account));
+        return change;
+    }
+
+    /// <summary>Rows beside the account, leaving the account row alone.</summary>
+    public static AccountChange Beside(string accountId) => new(accountId);
+
+    public AccountChange AddSession(SessionRow session) => Add(session);
+
+    /// <summary>
+    /// The last sign-in time as an unconditional merge of that one property, with no ETag: parallel
+    /// sign-ins must all succeed (docs/storage.md says why this write may be a wildcard).
+    /// </summary>
+    public AccountChange TouchLastLogin(DateTimeOffset at)
+    {
+        _actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(AccountId, Account.Row) { [nameof(Account.LastLoginAt)] = at }, ETag.All));
+        return this;
+    }
+
+    /// <summary>
+    /// Moves one session to the account's new SessionEpoch (merge, no ETag: it commits only with the
+    /// ETag-checked account update beside it; docs/storage.md).
+    /// </summary>
+    public AccountChange KeepSession(string sessionId, int epoch)
+    {
+        _actions.Add(new(TableTransactionActionType.UpdateMerge,
+            new TableEntity(AccountId, SessionRow.Key(sessionId)) { [nameof(SessionRow.Epoch)] = epoch }, ETag.All));
+        return this;
+    }
+
+    public AccountChange Send(OutboxRow mail)
+    {
+        _mails.Add(mail);
+        return Add(mail);
+    }
+
+    /// <summary>Inserts a row of the account's partition (revert rows, recovery codes); fails if it exists.</summary>
+    public AccountChange Add(ITableEntity row)
+    {
+        if (row.PartitionKey != AccountId) throw new InvalidOperationException("A transaction stays in one account's partition.");
+        _actions.Add(new(TableTransactionActionType.Add, row));
+        return this;
+    }
+}
