@@ -36,7 +36,7 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// with the ETag it read (retried a few times on a conflict), and an email it causes commits in
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
-public sealed class ManageService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
+public sealed class ManageService(StorageContext storage, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
     LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
@@ -92,7 +92,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     public async Task<Result<ManagedAccountView>> GetAsync(string id, CancellationToken ct = default)
     {
         if (!IsAccountId(id)) return InvalidId;
-        var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+        var account = await accounts.GetAsync(id, ct);
         return account is null ? Errors.NotFound : ManagedAccountView.From(account);
     }
 
@@ -237,7 +237,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         Result<Account> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+            var account = await accounts.GetAsync(id, ct);
             if (account is null)
             {
                 result = Errors.NotFound;
@@ -253,7 +253,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
             account.UpdatedAt = now;
             var committed = change.Value!.Mail is { } mail
                 ? await outbox.CommitWithAccountAsync(account, mail, ct)
-                : await storage.Accounts.TryReplaceAsync(account, ct);
+                : await accounts.TryReplaceAsync(account, ct);
             if (committed) result = account;
             return committed;
         }, $"Account {id} kept changing; gave up after {Optimistic.Attempts} attempts.", ct);
@@ -276,7 +276,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     {
         var emailHash = EmailAddress.Hash(email);
         var deadline = now + options.EmailConfirmationDeadline;
-        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), TableUpdateMode.Replace, ct);
+        await due.SetAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), ct);
         var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, emailHash, options.VerificationTokenLifetime, ct);
         // An email change (PendingEmail set) is confirmed the same way, with its own wording; it has no claim row.
         var change = account.PendingEmail is not null;

@@ -13,7 +13,7 @@ public sealed record OutboxMessage(string AccountId, string MessageId);
 /// Emails are recorded as outbox rows in the account's partition (so they commit in the same
 /// transaction as the change that causes them), then announced on the <c>email-outbox</c> queue.
 /// </summary>
-public sealed class Outbox(StorageContext storage, AccountsTable accounts, TimeProvider time, ILogger<Outbox> log)
+public sealed class Outbox(StorageContext storage, AccountsTable accounts, DueTable due, TimeProvider time, ILogger<Outbox> log)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -34,8 +34,6 @@ public sealed class Outbox(StorageContext storage, AccountsTable accounts, TimeP
     /// <summary>How long an email may stay unsent before the sweep enqueues it again.</summary>
     public static readonly TimeSpan ReplayAfter = TimeSpan.FromMinutes(10);
 
-    public static TableTransactionAction Add(OutboxRow row) => new(TableTransactionActionType.Add, row);
-
     public static DueRow ReplayRow(OutboxRow row) =>
         DueRow.For(DueRow.Outbox, $"{row.AccountId}-{row.MessageId}", row.CreatedAt + ReplayAfter);
 
@@ -47,16 +45,12 @@ public sealed class Outbox(StorageContext storage, AccountsTable accounts, TimeP
     /// </summary>
     public async Task<bool> CommitAsync(IReadOnlyList<OutboxRow> mails, Func<Task<bool>> commit, CancellationToken ct = default)
     {
-        foreach (var mail in mails) await storage.Due.UpsertEntityAsync(ReplayRow(mail), TableUpdateMode.Replace, ct);
+        foreach (var mail in mails) await due.SetAsync(ReplayRow(mail), ct);
         if (!await commit())
         {
             // Nothing was committed (a conflict, or the account is gone): the markers point at
             // nothing, and they carry the account id, so they go now rather than at the sweep.
-            foreach (var mail in mails)
-            {
-                var marker = ReplayRow(mail);
-                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
-            }
+            foreach (var mail in mails) await due.RemoveAsync(ReplayRow(mail), ct);
             return false;
         }
         await EnqueueAsync(mails, ct);
@@ -76,7 +70,7 @@ public sealed class Outbox(StorageContext storage, AccountsTable accounts, TimeP
 
     /// <summary>For an email that goes with no other change.</summary>
     public Task<bool> CommitAsync(OutboxRow mail, CancellationToken ct = default) =>
-        CommitAsync([mail], async () => { await storage.Accounts.AddEntityAsync(mail, ct); return true; }, ct);
+        CommitAsync([mail], async () => { await accounts.AddAsync(mail, ct); return true; }, ct);
 
     /// <summary>
     /// Announces committed outbox rows. A failure here is logged, not thrown: the change that

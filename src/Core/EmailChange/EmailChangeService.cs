@@ -27,7 +27,7 @@ public sealed record RevertRequest(string? Token);
 /// is cleared and a reset link goes to the restored address. Unconfirmed by the deadline: the sweep
 /// <c>locked</c> the account.
 /// </summary>
-public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
+public sealed class EmailChangeService(StorageContext storage, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
     LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
@@ -45,7 +45,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     {
         if (string.IsNullOrWhiteSpace(request.NewEmail)) return Errors.Validation("newEmail", "A new email address is required.");
         if (!EmailAddress.IsValid(request.NewEmail)) return Errors.Validation("newEmail", "This is not a valid email address.");
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         var newEmail = request.NewEmail.Trim();
         var newHash = EmailAddress.Hash(newEmail);
@@ -98,7 +98,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
         }
         var deadlineRow = DueRow.For(DueRow.Deadline, account.Id, deadline);
-        await storage.Due.UpsertEntityAsync(deadlineRow, TableUpdateMode.Replace, ct);
+        await due.SetAsync(deadlineRow, ct);
 
         DateTimeOffset? replaced = null;
         string? replacedPending = null;
@@ -116,22 +116,14 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             account.EmailChangeTarget = null;
             account.UpdatedAt = now;
             var fields = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail };
-            var mails = new List<OutboxRow>
-            {
-                outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm),
-            };
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, account, account.ETag),
-                Outbox.Add(mails[0]),
-            };
+            var change = AccountChange.Of(account)
+                .Send(outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm));
             if (revert is not null && hadAddress)
             {
                 var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, SignupService.FullName(account), fields, revert);
                 notice.CodeNonce = null;
-                mails.Add(notice);
-                actions.Add(Outbox.Add(notice));
-                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new RevertRow
+                change.Send(notice);
+                change.Add(new RevertRow
                 {
                     PartitionKey = account.Id,
                     RowKey = RevertRow.Key(revert.TokenId),
@@ -139,10 +131,10 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                     Epoch = account.RevertEpoch,
                     CreatedAt = now,
                     ExpiresAt = now + RevertLinkLifetime,
-                }));
+                });
             }
-            if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) return true;
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            if (await outbox.CommitAsync(change, ct)) return true;
+            var fresh = await accounts.GetAsync(account.Id, ct);
             if (fresh is null)
             {
                 // Deleted meanwhile: what this request wrote first (grants, deadline marker) must not outlive it.
@@ -153,7 +145,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             // The address changed meanwhile (a confirmation or a revert): this request no longer applies as checked.
             if (fresh.Email != account.Email || fresh.EmailVerified != hadAddress)
             {
-                if (fresh.ConfirmationDeadline != deadline) await storage.Due.DeleteIfExistsAsync(deadlineRow.PartitionKey, deadlineRow.RowKey, ct);
+                if (fresh.ConfirmationDeadline != deadline) await due.RemoveAsync(deadlineRow, ct);
                 stopped = Errors.InvalidState;
                 return true;
             }
@@ -167,7 +159,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             await tokens.RemoveCodesAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(replacedPending)), account.Id, ct);
         // A request that replaces an earlier pending one moves the deadline: the old marker goes.
         if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier, account.Id) != DueRow.Partition(DueRow.Deadline, deadline, account.Id))
-            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, earlier, account.Id), account.Id, ct);
+            await due.RemoveAsync(DueRow.Deadline, earlier, account.Id, ct);
         await PruneRevertRowsAsync(account.Id, now, all: false, ct);
         log.LogInformation("Account {AccountId} asked to change its email to {NewEmail}", account.Id, EmailAddress.Mask(newEmail));
         return ConfirmationSent;
@@ -214,7 +206,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                     sent = CodeSent;
                     return true;
                 }
-                var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+                var fresh = await accounts.GetAsync(account.Id, ct);
                 if (fresh is null)
                 {
                     await deletion.RemoveLeftoversAsync(account.Id, [], ct);
@@ -252,8 +244,8 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         var link = await tokens.RedeemLinkAsync(TokenPurpose.Revert, token, ct);
         if (!link.Ok) return link.Error!;
         var accountId = link.Value!.AccountId;
-        var row = await storage.Accounts.GetOrNullAsync<RevertRow>(accountId, RevertRow.Key(link.Value.PartitionKey), ct);
-        var read = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var row = await accounts.GetRowAsync<RevertRow>(accountId, RevertRow.Key(link.Value.PartitionKey), ct);
+        var read = await accounts.GetAsync(accountId, ct);
         if (row is null || read is null || row.Epoch != read.RevertEpoch) return Errors.InvalidToken;
         var account = read;
 
@@ -319,7 +311,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
             }
             if (await outbox.CommitWithAccountAsync(account, mail, ct)) return true;
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            var fresh = await accounts.GetAsync(accountId, ct);
             if (fresh is null) return dead = true;
             account = fresh;
             return false;
@@ -331,7 +323,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
             await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
-        if (deadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, accountId), accountId, ct);
+        if (deadline is { } d) await due.RemoveAsync(DueRow.Deadline, d, accountId, ct);
         await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
         log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");
         await audit.RecordAsync(AuditEvent.EmailReverted, accountId, ip, AuditLog.Detail(("outcome", regained ? EmailRestored : AccountLocked)));
@@ -341,11 +333,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     /// <summary>Drops revert rows that have expired (or, after a revert, all of them: the epoch already made them dead).</summary>
     private async Task PruneRevertRowsAsync(string accountId, DateTimeOffset now, bool all, CancellationToken ct)
     {
-        const string from = RevertRow.Prefix, to = RevertRow.Prefix + "~";
-        var dead = new List<RevertRow>();
-        await foreach (var r in storage.Accounts.QueryAsync<RevertRow>(
-            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
-            if (all || r.ExpiresAt <= now) dead.Add(r);
-        foreach (var r in dead) await storage.Accounts.DeleteIfExistsAsync(r.PartitionKey, r.RowKey, ct);
+        foreach (var r in await accounts.ListAsync<RevertRow>(accountId, RevertRow.Prefix, ct))
+            if (all || r.ExpiresAt <= now) await accounts.RemoveAsync(accountId, r.RowKey, ct);
     }
 }

@@ -146,7 +146,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
         Result<SignIn> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(redeemed.Value!.AccountId, Account.Row, ct);
+            var account = await accountRows.GetAsync(redeemed.Value!.AccountId, ct);
             if (account is null)
             {
                 result = Errors.InvalidToken;
@@ -179,7 +179,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
 
     public async Task<List<ExternalLoginView>> ListAsync(string accountId, CancellationToken ct = default)
     {
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var account = await accountRows.GetAsync(accountId, ct);
         return account is null ? [] : ExternalLinks.View(account);
     }
 
@@ -195,7 +195,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
         Result<bool> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            var account = await accountRows.GetAsync(accountId, ct);
             if (account is null)
             {
                 result = Errors.Unauthorized;
@@ -217,7 +217,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
             }
             ExternalLinks.Write(account, remaining);
             account.UpdatedAt = time.GetUtcNow();
-            if (!await storage.Accounts.TryReplaceAsync(account, ct)) return false;
+            if (!await accountRows.TryReplaceAsync(account, ct)) return false;
             foreach (var link in removed)
             {
                 var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(ExternalLinks.IndexKey(link.Subject), ExternalLinks.OwnerRow, ct);
@@ -253,7 +253,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
             var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(indexKey, ExternalLinks.OwnerRow, ct);
             if (row is not null)
             {
-                var linked = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+                var linked = await accountRows.GetAsync(row.AccountId, ct);
                 var young = now - row.CreatedAt < ExternalLinks.InFlight;
                 if (linked is not null && ExternalLinks.Has(linked, provider, subject))
                 {
@@ -325,7 +325,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
                 account.Status = AccountStatus.Active;
             }
         }
-        await storage.Accounts.AddEntityAsync(account, ct);
+        await accountRows.CreateAsync(account, ct);
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, now, ct);
         if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
         log.LogInformation("Account {AccountId} created by external sign-in via {Provider}; status {Status}", account.Id, provider, account.Status);
@@ -349,13 +349,13 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
             links.Add(new ExternalLogin(provider, subject, linkedAt));
             ExternalLinks.Write(account, links);
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            if (await accountRows.TryReplaceAsync(account, ct))
             {
                 log.LogInformation("Account {AccountId} linked {Provider}", account.Id, provider);
                 result = account;
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await accountRows.GetAsync(account.Id, ct);
             if (fresh is null)
             {
                 result = null;

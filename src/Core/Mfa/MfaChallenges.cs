@@ -75,7 +75,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
             return Errors.InvalidToken;
         }
 
-        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(row.AccountId, ct);
         if (account is null || !account.MfaEnabled) return Errors.InvalidToken; // gone, or MFA turned off meanwhile: sign in again
         if (LoginService.StatusError(account) is { } refused) return refused;
 
@@ -124,7 +124,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
                 result = SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+            var fresh = await accounts.GetAsync(row.AccountId, ct);
             if (fresh is null || !fresh.MfaEnabled) result = Errors.InvalidToken;
             else if (LoginService.StatusError(fresh) is { } blocked) result = blocked;
             else

@@ -21,7 +21,7 @@ public sealed record DisableTotpRequest(string? CurrentPassword, string? Code);
 /// account without one, a current code) and clears the secret and the recovery set. Sessions are
 /// kept either way.
 /// </summary>
-public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
+public sealed class MfaService(AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
     RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
 {
     public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
@@ -31,7 +31,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
         Result<TotpSetup> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            var account = await accounts.GetAsync(caller.AccountId, ct);
             if (account is null || account.MfaEnabled)
             {
                 result = account is null ? Errors.Unauthorized : Errors.MfaAlreadyEnabled;
@@ -39,7 +39,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             }
             account.TotpPendingSecret = sealedSecret;
             account.UpdatedAt = time.GetUtcNow();
-            if (!await storage.Accounts.TryReplaceAsync(account, ct)) return false;
+            if (!await accounts.TryReplaceAsync(account, ct)) return false;
             var label = account.Email ?? account.AccountNumber ?? account.Id;
             result = new TotpSetup(TotpCodes.Base32(secret), OtpauthUri(options.Issuer, label, secret));
             return true;
@@ -51,7 +51,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
     {
         if (request.Code is null) return Errors.Validation("code", "A code from the authenticator app is required.");
         if (!TotpCodes.IsWellFormed(request.Code)) return Errors.Validation("code", "The code is 6 digits.");
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
         if (account.TotpPendingSecret is not { } pending) return Errors.MfaSetupRequired;
@@ -79,16 +79,16 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             account.TotpLastStep = step;
             account.RecoveryCodeSet = set;
             account.UpdatedAt = time.GetUtcNow();
-            List<TableTransactionAction> actions = [new(TableTransactionActionType.UpdateReplace, account, account.ETag),
-                .. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))];
-            if (await storage.Accounts.TrySubmitAsync(actions, ct))
+            var change = AccountChange.Of(account);
+            foreach (var r in rows) change.Add(r);
+            if (await accounts.TryCommitAsync(change, ct))
             {
                 log.LogInformation("Account {AccountId} turned on two-factor authentication", account.Id);
                 await audit.RecordAsync(AuditEvent.MfaEnabled, account.Id, caller.IpAddress, null);
                 result = new RecoveryCodesView(codes);
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            var fresh = await accounts.GetAsync(caller.AccountId, ct);
             if (fresh is null) result = Errors.Unauthorized;
             else if (fresh.MfaEnabled) result = Errors.MfaAlreadyEnabled;
             else if (fresh.TotpPendingSecret != pending) result = Errors.InvalidCode; // a newer setup replaced the secret
@@ -104,7 +104,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
 
     public async Task<Result<bool>> DisableAsync(Caller caller, DisableTotpRequest request, CancellationToken ct = default)
     {
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (account.PasswordHash is not null)
         {
@@ -142,7 +142,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             account.TotpLastStep = null;
             account.RecoveryCodeSet = null;
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            if (await accounts.TryReplaceAsync(account, ct))
             {
                 // The codes died with the set and the steps with the secret; their rows go too.
                 await recovery.DeleteAllAsync(account.Id, ct);
@@ -151,7 +151,7 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
                 await audit.RecordAsync(AuditEvent.MfaDisabled, account.Id, caller.IpAddress, null);
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+            var fresh = await accounts.GetAsync(caller.AccountId, ct);
             if (fresh is null)
             {
                 result = Errors.Unauthorized;

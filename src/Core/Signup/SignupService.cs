@@ -26,7 +26,7 @@ public static class Limits
 /// In invite-only mode the invite is checked first and consumed (a marker insert) before
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
-public sealed class SignupService(StorageContext storage, AccountsTable accounts, IdentifierIndex identifiers, PasswordHasher hasher,
+public sealed class SignupService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, PasswordHasher hasher,
     OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
@@ -111,7 +111,7 @@ public sealed class SignupService(StorageContext storage, AccountsTable accounts
         await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
         var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, FullName(account),
             new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), TableUpdateMode.Replace, ct);
+        await due.SetAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), ct);
         var created = AccountChange.Create(account).Send(mail);
         await outbox.CommitAsync(created.Mails, async () =>
         {
@@ -136,7 +136,7 @@ public sealed class SignupService(StorageContext storage, AccountsTable accounts
     {
         foreach (var adminId in await identifiers.ListAdminsAsync(ct))
         {
-            var admin = await storage.Accounts.GetOrNullAsync<Account>(adminId, Account.Row, ct);
+            var admin = await accounts.GetAsync(adminId, ct);
             if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
             // In the partition of the account it is about (it carries its id and details), so
             // deleting that account removes the notice too.
@@ -169,7 +169,7 @@ public sealed class SignupService(StorageContext storage, AccountsTable accounts
     {
         var row = await identifiers.GetEmailOwnerAsync(emailHash, ct);
         if (row is null) return null;
-        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(row.AccountId, ct);
         return account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == emailHash ? account : null;
     }
 

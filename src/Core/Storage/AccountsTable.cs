@@ -67,6 +67,59 @@ public sealed class AccountsTable(StorageContext storage)
         return rows;
     }
 
+    /// <summary>Inserts a new account row (fails if the id exists).</summary>
+    public Task CreateAsync(Account account, CancellationToken ct = default) => Table.AddEntityAsync(account, ct);
+
+    /// <summary>Inserts a row beside the account (a session, an email with no other change).</summary>
+    public Task AddAsync(ITableEntity row, CancellationToken ct = default) => Table.AddEntityAsync(row, ct);
+
+    public Task<T?> GetRowAsync<T>(string accountId, string rowKey, CancellationToken ct = default) where T : class, ITableEntity, new() =>
+        Table.GetOrNullAsync<T>(accountId, rowKey, ct);
+
+    /// <summary>The account's rows whose key starts with <paramref name="prefix"/> (one partition range query).</summary>
+    public async Task<List<T>> ListAsync<T>(string accountId, string prefix, CancellationToken ct = default) where T : class, ITableEntity, new()
+    {
+        var (from, to) = (prefix, prefix + "~");
+        var rows = new List<T>();
+        await foreach (var row in Table.QueryAsync<T>(e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0,
+            cancellationToken: ct))
+            rows.Add(row);
+        return rows;
+    }
+
+    /// <summary>Every row of the account's partition but the account row itself.</summary>
+    public async Task<List<TableEntity>> ListBesideAsync(string accountId, CancellationToken ct = default)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(e => e.PartitionKey == accountId, cancellationToken: ct))
+            if (row.RowKey != Account.Row) rows.Add(row);
+        return rows;
+    }
+
+    /// <summary>Removes the keys of the account's rows that start with <paramref name="prefix"/> (cleanup of rows nobody else writes).</summary>
+    public async Task RemoveAllAsync(string accountId, string prefix, CancellationToken ct = default)
+    {
+        var (from, to) = (prefix, prefix + "~");
+        var keys = new List<string>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(
+            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, select: ["RowKey"], cancellationToken: ct))
+            keys.Add(row.RowKey);
+        foreach (var key in keys) await Table.DeleteIfExistsAsync(accountId, key, ct);
+    }
+
+    /// <summary>Inserts a marker row beside the account (a TOTP step used): the insert is the lock, false when it exists.</summary>
+    public Task<bool> TryAddMarkerAsync(string accountId, string rowKey, DateTimeOffset at, CancellationToken ct = default) =>
+        Table.TryAddAsync(new TableEntity(accountId, rowKey) { ["ConsumedAt"] = at }, ct);
+
+    /// <summary>Deletes the account row if it is still the version that was read.</summary>
+    public Task<bool> TryDeleteAsync(Account account, CancellationToken ct = default) => Table.TryDeleteAsync(account, ct);
+
+    /// <summary>Removes one row beside the account whatever its state.</summary>
+    public Task RemoveAsync(string accountId, string rowKey, CancellationToken ct = default) => Table.DeleteIfExistsAsync(accountId, rowKey, ct);
+
+    /// <summary>Single use of a row beside the account (a recovery code): see TableResults.TryConsumeAsync.</summary>
+    public Task<bool> TryConsumeAsync(ITableEntity row, string version, CancellationToken ct = default) => Table.TryConsumeAsync(row, version, ct);
+
     /// <summary>One transaction that must succeed (a new account: its id is fresh); throws otherwise.</summary>
     public Task CommitAsync(AccountChange change, CancellationToken ct = default) => Table.SubmitTransactionAsync(change.Actions, ct);
 

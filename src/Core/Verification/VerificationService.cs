@@ -19,7 +19,7 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// account that is not verified: a later attempt by that account finishes the job, and a
 /// different account takes the row over once it is older than <see cref="StaleOwnerAge"/>.
 /// </summary>
-public sealed class VerificationService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens,
+public sealed class VerificationService(StorageContext storage, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
     Outbox outbox, RateLimiter limiter, SignupService signup, SessionService sessions, AccountsOptions options,
     SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
@@ -36,7 +36,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
     private async Task<Result<VerifyResult>> CompleteAsync(string accountId, string grant, string subject, ClientInfo client, CancellationToken ct)
     {
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var account = await accounts.GetAsync(accountId, ct);
         if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
         var email = account.PendingEmail ?? account.Email;
         if (email is null || EmailAddress.Hash(email) != subject) return Errors.InvalidToken;
@@ -76,8 +76,8 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
                     account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
                 }
             }
-            if (await storage.Accounts.TryReplaceAsync(account, ct)) return true;
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (await accounts.TryReplaceAsync(account, ct)) return true;
+            var fresh = await accounts.GetAsync(accountId, ct);
             // Someone else completed this grant (the link and the code of one email, raced).
             if (fresh is null || fresh.VerificationGrant != grant) return lost = true;
             account = fresh;
@@ -89,7 +89,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         // on, which OwnerAsync ignores and ClaimOwnershipAsync takes over once stale.
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, account.Id, ct);
         // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
-        if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline, account.Id), account.Id, ct);
+        if (metDeadline is { } deadline) await due.RemoveAsync(DueRow.Deadline, deadline, account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
         await audit.RecordAsync(AuditEvent.EmailVerified, account.Id, client.IpAddress, AuditLog.Detail(("status", account.Status)));
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
@@ -99,7 +99,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         if (account.PasswordHash is null && account.Status == AccountStatus.Active)
         {
             var session = sessions.New(account, false, client);
-            await storage.Accounts.AddEntityAsync(session, ct);
+            await accounts.AddAsync(session, ct);
             return new VerifyResult(account.Status, await sessions.ViewAsync(account, session));
         }
         return new VerifyResult(account.Status);
@@ -115,7 +115,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
             var row = await identifiers.GetEmailOwnerAsync(subject, ct);
             if (row is null) return false;
             if (row.AccountId == accountId) return owns = true;
-            var other = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+            var other = await accounts.GetAsync(row.AccountId, ct);
             if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return true;
             // The row's account is gone, or never finished verifying: repair once it is stale.
             if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return true;
@@ -143,12 +143,12 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
                 account.ConfirmationDeadline = null;
             }
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            if (await accounts.TryReplaceAsync(account, ct))
             {
-                if (droppedDeadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, account.Id), account.Id, ct);
+                if (droppedDeadline is { } d) await due.RemoveAsync(DueRow.Deadline, d, account.Id, ct);
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await accounts.GetAsync(account.Id, ct);
             if (fresh is null) return true;
             account = fresh;
             return false;
@@ -169,7 +169,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
         foreach (var claim in await identifiers.ListClaimsAsync(subject, MaxClaimsResent, ct))
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);
+            var account = await accounts.GetAsync(claim.AccountId, ct);
             if (account is null || account.EmailVerified || account.Email is null || EmailAddress.Hash(account.Email) != subject
                 || account.Status != AccountStatus.Unverified)
                 continue;

@@ -56,6 +56,7 @@ public static class CoreServices
         services.AddSingleton<ClientLimiter>();
         services.AddSingleton<IdentifierIndex>();
         services.AddSingleton<AccountsTable>();
+        services.AddSingleton<DueTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
