@@ -15,7 +15,7 @@ namespace AccountFunctions.Core;
 /// with its ETag: a crash in between leaves an account that deleting again finishes, and a
 /// change that slipped in (a new session) makes it go round again.
 /// </summary>
-public sealed class AccountDeletion(StorageContext storage, AccountsTable accounts, DueTable dueRows, IdentifierIndex identifiers, OneTimeTokens tokens, AuditLog audit)
+public sealed class AccountDeletion(TokensTable tokenRows, AccountsTable accounts, DueTable dueRows, IdentifierIndex identifiers, OneTimeTokens tokens, AuditLog audit)
 {
     /// <param name="adminId">The admin deleting it; null when people delete their own account.</param>
     /// <param name="adminIp">Recorded with an admin's deletion only: a person's own address goes with their account.</param>
@@ -67,8 +67,8 @@ public sealed class AccountDeletion(StorageContext storage, AccountsTable accoun
             && await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct) is { } numberOwner && numberOwner.AccountId == account.Id)
             await identifiers.TryRemoveAsync(numberOwner, ct);
         await identifiers.RemoveAdminAsync(account.Id, ct);
-        await External.ExternalLinks.RemoveIndexRowsAsync(storage, account, ct);
-        if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
+        await External.ExternalLinks.RemoveIndexRowsAsync(identifiers, account, ct);
+        if (account.VerificationGrant is { } grant) await tokenRows.RemoveAsync(grant, LinkTokenRow.Row, ct);
         if (account.ConfirmationDeadline is { } deadline)
             await dueRows.RemoveAsync(DueRow.Deadline, deadline, account.Id, ct);
     }

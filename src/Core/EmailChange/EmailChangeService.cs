@@ -27,7 +27,7 @@ public sealed record RevertRequest(string? Token);
 /// is cleared and a reset link goes to the restored address. Unconfirmed by the deadline: the sweep
 /// <c>locked</c> the account.
 /// </summary>
-public sealed class EmailChangeService(StorageContext storage, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, SignupService signup,
+public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
     LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LockoutOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
@@ -95,7 +95,7 @@ public sealed class EmailChangeService(StorageContext storage, AccountsTable acc
             var oldHash = EmailAddress.Hash(account.Email);
             revert = await tokens.IssueAsync(TokenPurpose.Revert, account.Id, oldHash, RevertLinkLifetime, ct);
             // Only the link is sent; the code issued with it would be a row nobody can use.
-            await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
+            await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
         }
         var deadlineRow = DueRow.For(DueRow.Deadline, account.Id, deadline);
         await due.SetAsync(deadlineRow, ct);
@@ -322,7 +322,7 @@ public sealed class EmailChangeService(StorageContext storage, AccountsTable acc
         await sweeper.EndSessionsAsync(accountId, ct);
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
-            await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
+            await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
         if (deadline is { } d) await due.RemoveAsync(DueRow.Deadline, d, accountId, ct);
         await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
         log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");

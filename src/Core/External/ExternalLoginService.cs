@@ -39,7 +39,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// password login.</item>
 /// </list>
 /// </summary>
-public sealed class ExternalLoginService(StorageContext storage, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
+public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
@@ -69,7 +69,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
         var state = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var binding = IsToken(existingBinding) ? existingBinding! : Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var now = time.GetUtcNow();
-        await storage.Tokens.AddEntityAsync(new ExternalFlowRow
+        await tokenRows.AddAsync(new ExternalFlowRow
         {
             PartitionKey = FlowKey(state),
             Provider = provider.Name,
@@ -106,11 +106,11 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
     {
         if (providers.Find(providerName) is not { } provider) return Errors.NotFound;
         if (!IsToken(callback.State) || !IsToken(binding)) return Errors.InvalidToken;
-        var flow = await storage.Tokens.GetOrNullAsync<ExternalFlowRow>(FlowKey(callback.State!), ExternalFlowRow.Row, ct);
+        var flow = await tokenRows.GetAsync<ExternalFlowRow>(FlowKey(callback.State!), ExternalFlowRow.Row, ct);
         if (flow is null || flow.Provider != provider.Name || time.GetUtcNow() >= flow.ExpiresAt) return Errors.InvalidToken;
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(binding!)), Encoding.ASCII.GetBytes(flow.BrowserHash)))
             return Errors.InvalidToken;
-        if (!await storage.Tokens.TryConsumeAsync(flow, ExternalFlowRow.Row, ct)) return Errors.InvalidToken;
+        if (!await tokenRows.TryConsumeAsync(flow, ExternalFlowRow.Row, ct)) return Errors.InvalidToken;
 
         var returnUrl = flow.ReturnUrl;
         if (callback.Error is not null) return Fragment(returnUrl, "error", SafeErrorCode(callback.Error));
@@ -220,8 +220,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
             if (!await accountRows.TryReplaceAsync(account, ct)) return false;
             foreach (var link in removed)
             {
-                var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(ExternalLinks.IndexKey(link.Subject), ExternalLinks.OwnerRow, ct);
-                if (row is not null && row.AccountId == accountId) await storage.Identifiers.TryDeleteAsync(row, ct);
+                await identifiers.ReleaseExternalOwnerAsync(link.Subject, accountId, ct);
             }
             log.LogInformation("Account {AccountId} unlinked {Provider}", accountId, provider);
             await audit.RecordAsync(AuditEvent.ExternalUnlinked, accountId, ip, AuditLog.Detail(("provider", provider)));
@@ -245,12 +244,11 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
     private async Task<Result<Account>> ResolveAsync(string provider, ExternalIdentity identity, CancellationToken ct)
     {
         var subject = ExternalLinks.SubjectHash(provider, identity.Subject);
-        var indexKey = ExternalLinks.IndexKey(subject);
         Result<Account> result = default;
         await Optimistic.RetryAsync(async _ =>
         {
             var now = time.GetUtcNow();
-            var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(indexKey, ExternalLinks.OwnerRow, ct);
+            var row = await identifiers.GetExternalOwnerAsync(subject, ct);
             if (row is not null)
             {
                 var linked = await accountRows.GetAsync(row.AccountId, ct);
@@ -274,20 +272,20 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
                     await Task.Delay(TimeSpan.FromMilliseconds(100), ct); // a parallel first sign-in is creating it
                     return false;
                 }
-                await storage.Identifiers.TryDeleteAsync(row, ct);
+                await identifiers.TryRemoveAsync(row, ct);
                 return false;
             }
 
             var email = identity.Email is { } e && EmailAddress.IsValid(e) ? e.Trim() : null;
             if (email is not null && identity.EmailVerified && await signup.OwnerAsync(EmailAddress.Hash(email), ct) is { } owner)
             {
-                if (!await TryAddIndexAsync(indexKey, owner.Id, now, ct)) return false;
+                if (!await TryAddIndexAsync(subject, owner.Id, now, ct)) return false;
                 if (await AddLinkAsync(owner, provider, subject, now, ct) is { } linked)
                 {
                     result = linked;
                     return true;
                 }
-                await storage.Identifiers.DeleteIfExistsAsync(indexKey, ExternalLinks.OwnerRow, ct);
+                await identifiers.RemoveExternalOwnerAsync(subject, ct);
                 return false;
             }
 
@@ -299,7 +297,7 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
                 return true;
             }
             var account = Account.New(Account.NewId(), now);
-            if (!await TryAddIndexAsync(indexKey, account.Id, now, ct)) return false;
+            if (!await TryAddIndexAsync(subject, account.Id, now, ct)) return false;
             await CreateAsync(account, provider, subject, identity, email, ct);
             result = account;
             return true;
@@ -331,8 +329,8 @@ public sealed class ExternalLoginService(StorageContext storage, AccountsTable a
         log.LogInformation("Account {AccountId} created by external sign-in via {Provider}; status {Status}", account.Id, provider, account.Status);
     }
 
-    private Task<bool> TryAddIndexAsync(string indexKey, string accountId, DateTimeOffset now, CancellationToken ct) =>
-        storage.Identifiers.TryAddAsync(new IdentifierRow { PartitionKey = indexKey, RowKey = ExternalLinks.OwnerRow, AccountId = accountId, CreatedAt = now }, ct);
+    private Task<bool> TryAddIndexAsync(string subjectHash, string accountId, DateTimeOffset now, CancellationToken ct) =>
+        identifiers.TryAddExternalOwnerAsync(subjectHash, accountId, now, ct);
 
     /// <summary>Adds the link to the account's list (ETag); null when the account is gone.</summary>
     private async Task<Account?> AddLinkAsync(Account account, string provider, string subject, DateTimeOffset linkedAt, CancellationToken ct)

@@ -25,7 +25,7 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
-public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
+public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
     RateLimiter limiter, LockoutOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
@@ -36,7 +36,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
         var now = time.GetUtcNow();
         var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         var secret = RandomNumberGenerator.GetBytes(32);
-        await storage.Tokens.AddEntityAsync(new MfaTokenRow
+        await tokenRows.AddAsync(new MfaTokenRow
         {
             PartitionKey = id,
             AccountId = accountId,
@@ -59,7 +59,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
         if (request.RecoveryCode is { Length: > 64 }) return Errors.Validation("recoveryCode", "Too long.");
         if (!TryParse(request.MfaToken, out var tokenId, out var secret)) return Errors.InvalidToken;
 
-        var row = await storage.Tokens.GetOrNullAsync<MfaTokenRow>(tokenId, MfaTokenRow.Row, ct);
+        var row = await tokenRows.GetAsync<MfaTokenRow>(tokenId, MfaTokenRow.Row, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt
             || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash)))
             return Errors.InvalidToken;
@@ -71,7 +71,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
         var attempt = await ReserveTryAsync(tokenId, tries + 1, ct);
         if (attempt is null)
         {
-            await storage.Tokens.DeleteIfExistsAsync(tokenId, MfaTokenRow.Row, ct);
+            await tokenRows.RemoveAsync(tokenId, MfaTokenRow.Row, ct);
             return Errors.InvalidToken;
         }
 
@@ -86,7 +86,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
         if (step is null && recoveryRow is null)
         {
             await limiter.HitAsync(Limit, account.Id, int.MaxValue, lockout.Duration, ct);
-            if (attempt >= Tries) await storage.Tokens.DeleteIfExistsAsync(tokenId, MfaTokenRow.Row, ct);
+            if (attempt >= Tries) await tokenRows.RemoveAsync(tokenId, MfaTokenRow.Row, ct);
             log.LogInformation("Wrong second factor for account {AccountId} (try {Try})", account.Id, attempt);
             await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCode.Code)));
             return Errors.InvalidCode;
@@ -94,7 +94,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
 
         // The token first (a racer with the same token loses here), then the code (a racer with
         // another token but the same code loses there), then the session.
-        if (!await storage.Tokens.TryConsumeAsync(row, MfaTokenRow.Row, ct)) return Errors.InvalidToken;
+        if (!await tokenRows.TryConsumeAsync(row, MfaTokenRow.Row, ct)) return Errors.InvalidToken;
         var codeUsed = step is { } s ? await totp.ClaimStepAsync(account.Id, s, ct) : await recovery.UseAsync(recoveryRow!, ct);
         if (!codeUsed) return Errors.InvalidCode;
 
@@ -141,11 +141,10 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
     private async Task<(int Tries, bool Consumed)> TriesAsync(string tokenId, CancellationToken ct)
     {
         var (tries, consumed) = (0, false);
-        await foreach (var e in storage.Tokens.QueryAsync<TableEntity>(
-            e => e.PartitionKey == tokenId && e.RowKey.CompareTo(MfaTokenRow.TryPrefix) >= 0, select: ["RowKey"], cancellationToken: ct))
+        foreach (var key in await tokenRows.ListKeysFromAsync(tokenId, MfaTokenRow.TryPrefix, ct))
         {
-            if (e.RowKey.StartsWith(MfaTokenRow.TryPrefix, StringComparison.Ordinal)) tries++;
-            else if (e.RowKey.StartsWith(TableResults.MarkerPrefix, StringComparison.Ordinal)) consumed = true;
+            if (key.StartsWith(MfaTokenRow.TryPrefix, StringComparison.Ordinal)) tries++;
+            else if (key.StartsWith(TableResults.MarkerPrefix, StringComparison.Ordinal)) consumed = true;
         }
         return (tries, consumed);
     }
@@ -154,7 +153,7 @@ public sealed class MfaChallenges(StorageContext storage, AccountsTable accounts
     private async Task<int?> ReserveTryAsync(string tokenId, int from, CancellationToken ct)
     {
         for (var n = from; n <= Tries; n++)
-            if (await storage.Tokens.TryAddAsync(new TableEntity(tokenId, MfaTokenRow.TryPrefix + n) { ["At"] = time.GetUtcNow() }, ct))
+            if (await tokenRows.TryAddMarkerAsync(tokenId, MfaTokenRow.TryPrefix + n, "At", time.GetUtcNow(), ct))
                 return n;
         return null;
     }

@@ -24,7 +24,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
 /// commit in one transaction, and every session ends.
 /// </summary>
-public sealed class RecoveryService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class RecoveryService(StorageContext storage, AccountsTable accounts, TokensTable tokenRows, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
     LockoutOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
@@ -61,7 +61,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
                 await audit.RecordAsync(AuditEvent.PasswordResetRequested, account.Id, client.IpAddress);
                 return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await accounts.GetAsync(account.Id, ct);
             // Changed meanwhile: mail only an account that still owns the address.
             if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
             account = fresh;
@@ -78,9 +78,9 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         await tokens.MaterializeAsync(id);
-        await storage.Tokens.GetOrNullAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
-        await storage.Tokens.GetOrNullAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
-        await storage.Accounts.GetOrNullAsync<Account>(Account.NewId(), Account.Row, ct);
+        await tokenRows.GetAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
+        await tokenRows.GetAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
+        await accounts.GetAsync(Account.NewId(), ct);
         await storage.Audit.GetOrNullAsync<AuditRow>(AuditLog.AccountPartition(id), id, ct); // where the audit event would go
     }
 
@@ -99,7 +99,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         var superseded = false;
         await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(link.Value.AccountId, Account.Row, ct);
+            var account = await accounts.GetAsync(link.Value.AccountId, ct);
             // Superseded by a newer request (or the account is gone).
             if (account is null || account.ResetGrant != grant) return superseded = true;
             account.PasswordHash = passwordHash;
@@ -124,7 +124,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         if (request.CurrentPassword is null) return Errors.Validation("currentPassword", "The current password is required.");
         if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (NewPasswordError(request.NewPassword, account.Email) is { } weak) return weak;
 
@@ -145,9 +145,9 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         {
             if (attempt > 0)
             {
-                var fresh = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+                var fresh = await accounts.GetAsync(caller.AccountId, ct);
                 // Gone, or the caller's own session ended meanwhile (signed out elsewhere): nothing to keep.
-                if (fresh is null || await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + caller.SessionId, ct) is null)
+                if (fresh is null || await accounts.GetSessionAsync(caller.AccountId, caller.SessionId, ct) is null)
                     stopped = Errors.Unauthorized;
                 // Changed by someone else meanwhile: the current password we checked is no longer current.
                 else if (fresh.PasswordHash != verified) stopped = Errors.WrongPassword;
@@ -187,7 +187,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     private async Task<string?> PeekEmailAsync(string token, CancellationToken ct)
     {
         if (await tokens.PeekLinkAsync(TokenPurpose.Reset, token, ct) is not { } row) return null;
-        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(row.AccountId, ct);
         return account?.Email;
     }
 

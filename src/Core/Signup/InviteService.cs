@@ -27,7 +27,7 @@ public sealed class InviteRow : ITableEntity
 
 public sealed record Invite(string Code, DateTimeOffset ExpiresAt, string? Email);
 
-public sealed class InviteService(StorageContext storage, AccountsOptions options, TimeProvider time)
+public sealed class InviteService(TokensTable tokenRows, AccountsOptions options, TimeProvider time)
 {
     // Crockford-style alphabet: no I, L, O, U, so codes survive being read aloud or retyped.
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -46,7 +46,7 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
             CreatedAt = now,
             ExpiresAt = now + options.InviteLifetime,
         };
-        await storage.Tokens.AddEntityAsync(row, ct);
+        await tokenRows.AddAsync(row, ct);
         return new Invite(code, row.ExpiresAt, email?.Trim());
     }
 
@@ -55,14 +55,14 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     {
         if (string.IsNullOrWhiteSpace(code)) return Errors.InviteRequired;
         if (code.Length > 40) return Errors.InviteInvalid;
-        var row = await storage.Tokens.GetOrNullAsync<InviteRow>(Key(code), InviteRow.Row, ct);
+        var row = await tokenRows.GetAsync<InviteRow>(Key(code), InviteRow.Row, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt) return Errors.InviteInvalid;
         if (row.EmailHash is not null && row.EmailHash != emailHash) return Errors.InviteInvalid;
         return row;
     }
 
     /// <summary>Uses the invite: of any number of racers, exactly one gets true.</summary>
-    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => storage.Tokens.TryConsumeAsync(row, InviteRow.Row, ct);
+    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => tokenRows.TryConsumeAsync(row, InviteRow.Row, ct);
 
     /// <summary>Codes are compared without dashes, spaces or case.</summary>
     private static string Key(string code)

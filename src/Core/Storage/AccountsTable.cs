@@ -114,6 +114,26 @@ public sealed class AccountsTable(StorageContext storage)
     /// <summary>Deletes the account row if it is still the version that was read.</summary>
     public Task<bool> TryDeleteAsync(Account account, CancellationToken ct = default) => Table.TryDeleteAsync(account, ct);
 
+    /// <summary>Writes a row beside the account unconditionally (a token index row: nothing else writes it).</summary>
+    public Task SetAsync(ITableEntity row, CancellationToken ct = default) => Table.UpsertEntityAsync(row, TableUpdateMode.Replace, ct);
+
+    /// <summary>The account's token index rows whose link has expired by <paramref name="now"/> (the expiry leads the key), at most <paramref name="max"/>.</summary>
+    public async Task<List<TokenIndexRow>> ListExpiredTokenIndexAsync(string accountId, DateTimeOffset now, int max, CancellationToken ct = default)
+    {
+        var (from, to) = (TokenIndexRow.Prefix, TokenIndexRow.Prefix + now.UtcTicks.ToString("D19"));
+        var expired = new List<TokenIndexRow>();
+        await foreach (var row in Table.QueryAsync<TokenIndexRow>(
+            r => r.PartitionKey == accountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, maxPerPage: max, cancellationToken: ct))
+        {
+            expired.Add(row);
+            if (expired.Count == max) break;
+        }
+        return expired;
+    }
+
+    /// <summary>Writes a row beside the account with the ETag it was read with (an outbox row's lease); false when it changed.</summary>
+    public Task<bool> TryReplaceRowAsync(ITableEntity row, CancellationToken ct = default) => Table.TryReplaceAsync(row, ct);
+
     /// <summary>Removes one row beside the account whatever its state.</summary>
     public Task RemoveAsync(string accountId, string rowKey, CancellationToken ct = default) => Table.DeleteIfExistsAsync(accountId, rowKey, ct);
 

@@ -81,6 +81,26 @@ public sealed class IdentifierIndex(StorageContext storage)
         return rows.OrderByDescending(r => r.CreatedAt).Take(max).ToList();
     }
 
+    public static string ExternalKey(string subjectHash) => "external-" + subjectHash;
+
+    /// <summary>The account a provider login (provider, subject) belongs to.</summary>
+    public Task<IdentifierRow?> GetExternalOwnerAsync(string subjectHash, CancellationToken ct = default) =>
+        Table.GetOrNullAsync<IdentifierRow>(ExternalKey(subjectHash), OwnerRow, ct);
+
+    /// <summary>Links a provider login to an account: the insert is the lock, false when the login is taken.</summary>
+    public Task<bool> TryAddExternalOwnerAsync(string subjectHash, string accountId, DateTimeOffset now, CancellationToken ct = default) =>
+        Table.TryAddAsync(new IdentifierRow { PartitionKey = ExternalKey(subjectHash), RowKey = OwnerRow, AccountId = accountId, CreatedAt = now }, ct);
+
+    /// <summary>Removes a provider login's row whatever its state.</summary>
+    public Task RemoveExternalOwnerAsync(string subjectHash, CancellationToken ct = default) =>
+        Table.DeleteIfExistsAsync(ExternalKey(subjectHash), OwnerRow, ct);
+
+    /// <summary>Removes a provider login's row if it is still this account's.</summary>
+    public async Task ReleaseExternalOwnerAsync(string subjectHash, string accountId, CancellationToken ct = default)
+    {
+        if (await GetExternalOwnerAsync(subjectHash, ct) is { } row && row.AccountId == accountId) await TryRemoveAsync(row, ct);
+    }
+
     /// <summary>The owner row and the throttle row of one identifier partition (<c>email-…</c> or <c>number-…</c>), in one query.</summary>
     public async Task<(IdentifierRow? Owner, ThrottleRow? Throttle)> GetOwnerAndThrottleAsync(string partition, CancellationToken ct = default)
     {

@@ -19,7 +19,7 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// account that is not verified: a later attempt by that account finishes the job, and a
 /// different account takes the row over once it is older than <see cref="StaleOwnerAge"/>.
 /// </summary>
-public sealed class VerificationService(StorageContext storage, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
+public sealed class VerificationService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
     Outbox outbox, RateLimiter limiter, SignupService signup, SessionService sessions, AccountsOptions options,
     SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
@@ -129,7 +129,7 @@ public sealed class VerificationService(StorageContext storage, AccountsTable ac
     {
         // The claim and its code row (keyed by this account's id) go: nothing is left to confirm.
         await Task.WhenAll(identifiers.RemoveClaimAsync(subject, account.Id, ct),
-            storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
+            tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
         // Best effort: the answer is email_taken whatever happens here.
         await Optimistic.TryRetryAsync(async _ =>
         {

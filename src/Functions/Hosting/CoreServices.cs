@@ -57,6 +57,7 @@ public static class CoreServices
         services.AddSingleton<IdentifierIndex>();
         services.AddSingleton<AccountsTable>();
         services.AddSingleton<DueTable>();
+        services.AddSingleton<TokensTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
