@@ -10,7 +10,7 @@ namespace AccountFunctions.Core.Storage;
 /// The storage account: tables and queues, named with an optional prefix. Tables and queues are
 /// created once, when the worker starts (<see cref="ReadyAsync"/>, called by the app's startup;
 /// Azurite starts empty; in Azure, infra creates them and this is a no-op). Until that has
-/// succeeded, every storage call first tries it again (<see cref="ReadyGate"/>), so an app started
+/// succeeded, every table call first tries it again (<see cref="ReadyGate"/>), so an app started
 /// during a storage outage recovers without a restart and no flow has to ask.
 /// </summary>
 public sealed class StorageContext
@@ -39,8 +39,8 @@ public sealed class StorageContext
         ConfigureRetry(queueOptions);
         Calls = new StorageCalls(prefix);
         _gate = new ReadyGate(() => ReadyAsync());
+        // On table calls only: every flow touches a table before it enqueues, so the queues exist by then.
         tableOptions.AddPolicy(_gate, HttpPipelinePosition.PerCall);
-        queueOptions.AddPolicy(_gate, HttpPipelinePosition.PerCall);
         tableOptions.AddPolicy(Calls, HttpPipelinePosition.PerCall);
         queueOptions.AddPolicy(Calls, HttpPipelinePosition.PerCall);
         if (policy is not null)
@@ -117,7 +117,7 @@ public sealed class StorageContext
 }
 
 /// <summary>
-/// Holds every storage call until tables and queues exist. Once they do, a volatile read per call;
+/// Holds every table call until tables and queues exist. Once they do, a volatile read per call;
 /// the creation's own calls pass (<see cref="Bypass"/>).
 /// </summary>
 internal sealed class ReadyGate(Func<Task> ready) : HttpPipelinePolicy

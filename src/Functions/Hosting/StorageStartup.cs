@@ -4,7 +4,7 @@ namespace AccountFunctions.Functions.Hosting;
 
 /// <summary>
 /// Creates the tables and queues once, as the worker starts. The start waits for it a bounded
-/// time and goes on if storage is down: requests then answer 503 while every storage call tries
+/// time and goes on if storage is down: requests then answer 503 while every table call tries
 /// the creation again (StorageContext's gate), so the app recovers without a restart.
 /// </summary>
 public sealed class StorageStartup(StorageContext storage, ILogger<StorageStartup> log) : IHostedService
@@ -19,7 +19,7 @@ public sealed class StorageStartup(StorageContext storage, ILogger<StorageStartu
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            log.LogWarning(e, "Tables and queues could not be created at start; every storage call retries until they are");
+            log.LogWarning(e, "Tables and queues could not be created at start; every table call retries until they are");
         }
     }
 
