@@ -6,7 +6,6 @@ using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
@@ -36,7 +35,7 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// with the ETag it read (retried a few times on a conflict), and an email it causes commits in
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
-public sealed class ManageService(StorageContext storage, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
+public sealed class ManageService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
     LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
@@ -64,22 +63,12 @@ public sealed class ManageService(StorageContext storage, AccountsTable accounts
             errors["cursor"] = ["This cursor is not one this API gave out."];
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        var filter = Filter(status, prefix);
-        var items = new List<ManagedAccountView>();
-        // A filtered page may come back short (even empty) with a continuation: read on until the
-        // page is full or the table ends, within a bound so one request stays cheap.
+        List<ManagedAccountView> items;
         try
         {
-            for (var pages = 0; pages < MaxPagesPerRequest && items.Count < limit; pages++)
-            {
-                var wanted = limit - items.Count;
-                var page = await FirstPageAsync(storage.Accounts.QueryAsync<Account>(filter, maxPerPage: wanted, cancellationToken: ct)
-                    .AsPages(continuation, wanted));
-                if (page is null) { continuation = null; break; }
-                items.AddRange(page.Values.Select(ManagedAccountView.From));
-                continuation = page.ContinuationToken;
-                if (continuation is null) break;
-            }
+            var (rows, next) = await accounts.ListAccountsAsync(status, prefix, continuation, limit, MaxPagesPerRequest, ct);
+            items = rows.Select(ManagedAccountView.From).ToList();
+            continuation = next;
         }
         catch (ArgumentException)
         {
@@ -298,36 +287,6 @@ public sealed class ManageService(StorageContext storage, AccountsTable accounts
     {
         if (account.StatusBeforeLock is { } before && before != AccountStatus.Locked && Statuses.Contains(before)) return before;
         return account.Email is not null && !account.EmailVerified ? AccountStatus.Unverified : AccountStatus.Active;
-    }
-
-    private static string Filter(string? status, string? prefix)
-    {
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {Account.Row}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (prefix is not null)
-        {
-            // Table filters compare strings ordinally: "starts with p" is p <= x < (p with its last character bumped).
-            var low = TableClient.CreateQueryFilter($"{prefix}");
-            var high = TableClient.CreateQueryFilter($"{UpperBound(prefix)}");
-            var fields = new[] { nameof(Account.EmailSearch), nameof(Account.FirstNameSearch), nameof(Account.LastNameSearch) };
-            filter += " and (" + string.Join(" or ", fields.Select(f => $"({f} ge {low} and {f} lt {high})")) + ")";
-        }
-        return filter;
-    }
-
-    private static string UpperBound(string prefix)
-    {
-        var last = prefix[^1];
-        // Bumping a character into or past the surrogate range would make invalid text; the
-        // largest BMP character as a suffix is the fallback (it misses only names that continue
-        // with a supplementary character there).
-        return last < '\ud7ff' ? prefix[..^1] + (char)(last + 1) : prefix + '\uffff';
-    }
-
-    private static async Task<Azure.Page<Account>?> FirstPageAsync(IAsyncEnumerable<Azure.Page<Account>> pages)
-    {
-        await foreach (var page in pages) return page;
-        return null;
     }
 
     // The cursor is the table's continuation token, base64url-wrapped so clients treat it as opaque.

@@ -96,6 +96,9 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     public static IReadOnlyDictionary<string, string?> Detail(params (string Key, string? Value)[] pairs) =>
         pairs.ToDictionary(p => p.Key, p => p.Value);
 
+    /// <summary>A read of one of the account's audit rows (comparable work on an enumeration-safe path: where an event would go).</summary>
+    public Task<AuditRow?> PeekAsync(string key, CancellationToken ct = default) => storage.Audit.GetOrNullAsync<AuditRow>(AccountPartition(key), key, ct);
+
     /// <summary>
     /// Records an event. <paramref name="actorId"/> is the admin who acted on someone else's
     /// account (shown as <c>detail.by</c>). Never throws: see the class comment.

@@ -24,7 +24,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
 /// commit in one transaction, and every session ends.
 /// </summary>
-public sealed class RecoveryService(StorageContext storage, AccountsTable accounts, TokensTable tokenRows, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
     LockoutOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
@@ -81,7 +81,7 @@ public sealed class RecoveryService(StorageContext storage, AccountsTable accoun
         await tokenRows.GetAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
         await tokenRows.GetAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
         await accounts.GetAsync(Account.NewId(), ct);
-        await storage.Audit.GetOrNullAsync<AuditRow>(AuditLog.AccountPartition(id), id, ct); // where the audit event would go
+        await audit.PeekAsync(id, ct); // where the audit event would go
     }
 
     public async Task<Result<bool>> ResetAsync(ResetRequest request, ClientInfo client, CancellationToken ct = default)

@@ -140,6 +140,60 @@ public sealed class AccountsTable(StorageContext storage)
     /// <summary>Single use of a row beside the account (a recovery code): see TableResults.TryConsumeAsync.</summary>
     public Task<bool> TryConsumeAsync(ITableEntity row, string version, CancellationToken ct = default) => Table.TryConsumeAsync(row, version, ct);
 
+    /// <summary>
+    /// A page of account rows, optionally of one status and with an email or name starting with
+    /// <paramref name="prefix"/>, from a continuation token. A filtered page may come back short
+    /// (even empty) with a continuation: reads on until the page is full or the table ends, within
+    /// <paramref name="maxPages"/> so one request stays cheap. A continuation the client library
+    /// cannot split into keys throws ArgumentException.
+    /// </summary>
+    public async Task<(List<Account> Items, string? Continuation)> ListAccountsAsync(string? status, string? prefix, string? continuation,
+        int limit, int maxPages, CancellationToken ct = default)
+    {
+        var filter = Filter(status, prefix);
+        var items = new List<Account>();
+        for (var pages = 0; pages < maxPages && items.Count < limit; pages++)
+        {
+            var wanted = limit - items.Count;
+            var page = await FirstPageAsync(Table.QueryAsync<Account>(filter, maxPerPage: wanted, cancellationToken: ct).AsPages(continuation, wanted));
+            if (page is null) { continuation = null; break; }
+            items.AddRange(page.Values);
+            continuation = page.ContinuationToken;
+            if (continuation is null) break;
+        }
+        return (items, continuation);
+    }
+
+    private static string Filter(string? status, string? prefix)
+    {
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {Account.Row}");
+        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
+        if (prefix is not null)
+        {
+            // Table filters compare strings ordinally: "starts with p" is p <= x < (p with its last character bumped).
+            var low = TableClient.CreateQueryFilter($"{prefix}");
+            var high = TableClient.CreateQueryFilter($"{UpperBound(prefix)}");
+            var fields = new[] { nameof(Account.EmailSearch), nameof(Account.FirstNameSearch), nameof(Account.LastNameSearch) };
+            filter += " and (" + string.Join(" or ", fields.Select(f => $"({f} ge {low} and {f} lt {high})")) + ")";
+        }
+        return filter;
+    }
+
+    private static string UpperBound(string prefix)
+    {
+        var last = prefix[^1];
+        // Bumping a character into or past the surrogate range would make invalid text; the
+        // largest BMP character as a suffix is the fallback (it misses only names that continue
+        // with a supplementary character there).
+        return last < '\ud7ff' ? prefix[..^1] + (char)(last + 1) : prefix + '\uffff';
+    }
+
+    private static async Task<Azure.Page<Account>?> FirstPageAsync(IAsyncEnumerable<Azure.Page<Account>> pages)
+    {
+        await foreach (var page in pages) return page;
+        return null;
+    }
+
     /// <summary>One transaction that must succeed (a new account: its id is fresh); throws otherwise.</summary>
     public Task CommitAsync(AccountChange change, CancellationToken ct = default) => Table.SubmitTransactionAsync(change.Actions, ct);
 

@@ -58,6 +58,8 @@ public static class CoreServices
         services.AddSingleton<AccountsTable>();
         services.AddSingleton<DueTable>();
         services.AddSingleton<TokensTable>();
+        services.AddSingleton<LimitsTable>();
+        services.AddSingleton<KeysTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
