@@ -30,7 +30,7 @@ public sealed class AccessTokensTests
     {
         var jwt = new JwtOptions { SigningKey = signingKey.Length > 0 ? signingKey : CurrentKey, PreviousSigningKey = previousKey, Issuer = issuer, Audience = audience };
         var storage = new StorageContext("UseDevelopmentStorage=true", new StorageOptions());
-        var keys = new TokenKeys(storage, new SecurityOptions { TokenKey = TokenKey }, jwt);
+        var keys = new TokenKeys(new KeysTable(storage), new SecurityOptions { TokenKey = TokenKey }, jwt);
         return new AccessTokens(keys, jwt, new AccountsOptions { PublicBaseUrl = BaseUrl }, clock);
     }
 
@@ -39,7 +39,7 @@ public sealed class AccessTokensTests
     private static async Task<string> KidAsync(string pem)
     {
         var jwt = new JwtOptions { SigningKey = pem };
-        var keys = new TokenKeys(new StorageContext("UseDevelopmentStorage=true", new StorageOptions()), new SecurityOptions { TokenKey = TokenKey }, jwt);
+        var keys = new TokenKeys(new KeysTable(new StorageContext("UseDevelopmentStorage=true", new StorageOptions())), new SecurityOptions { TokenKey = TokenKey }, jwt);
         return (await keys.SigningKeyAsync()).KeyId;
     }
 

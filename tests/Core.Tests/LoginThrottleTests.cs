@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AccountFunctions.Core.Tests;

@@ -1,4 +1,6 @@
+using AccountFunctions.Core;
 using AccountFunctions.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using AccountFunctions.Functions.Tests.Support;
 using Azure.Data.Tables;
 
@@ -98,5 +100,152 @@ public sealed class StorageContractTests(AppFixture fixture) : IClassFixture<App
 
         Assert.False(await Table.TrySubmitAsync([new(TableTransactionActionType.UpdateReplace, row, stale), new(TableTransactionActionType.Add, extra)]));
         Assert.Null(await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, "extra"));
+    }
+
+    [Fact]
+    public async Task TheRetryHelperGivesUpWithAConcurrencyConflictWhenTheRowKeepsChanging()
+    {
+        var row = await NewRowAsync();
+        var attempts = 0;
+        await Assert.ThrowsAsync<AccountFunctions.Core.ConcurrencyConflictException>(() => Optimistic.RetryAsync(async _ =>
+        {
+            attempts++;
+            var read = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+            var other = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+            other.AccountId = "other-" + attempts;
+            Assert.True(await Table.TryReplaceAsync(other)); // a concurrent writer wins every time
+            read.AccountId = "mine";
+            return await Table.TryReplaceAsync(read);
+        }, "kept changing"));
+        Assert.Equal(Optimistic.Attempts, attempts);
+        Assert.Equal("other-" + attempts, (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!.AccountId);
+    }
+
+    [Fact]
+    public async Task TheRetryHelperRereadsAndWinsOnceTheRaceIsOver()
+    {
+        var row = await NewRowAsync();
+        var attempts = 0;
+        await Optimistic.RetryAsync(async attempt =>
+        {
+            attempts++;
+            var read = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+            if (attempt < 2)
+            {
+                var other = (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!;
+                other.AccountId = "other";
+                Assert.True(await Table.TryReplaceAsync(other));
+            }
+            read.AccountId = "mine";
+            return await Table.TryReplaceAsync(read);
+        }, "kept changing");
+        Assert.Equal(3, attempts);
+        Assert.Equal("mine", (await Table.GetOrNullAsync<IdentifierRow>(row.PartitionKey, row.RowKey))!.AccountId);
+    }
+
+    // --- the table classes
+
+    private AccountsTable Accounts => fixture.App.Services.GetRequiredService<AccountsTable>();
+
+    private async Task<Account> NewAccountAsync()
+    {
+        var account = Account.New(Account.NewId(), DateTimeOffset.UtcNow);
+        await Accounts.CreateAsync(account);
+        return (await Accounts.GetAsync(account.Id))!;
+    }
+
+    [Fact]
+    public async Task ASecondAccountWithTheSameIdConflicts()
+    {
+        var account = await NewAccountAsync();
+        Assert.False(await Accounts.TryCommitAsync(AccountChange.Create(Account.New(account.Id, DateTimeOffset.UtcNow))));
+        await Assert.ThrowsAnyAsync<Azure.RequestFailedException>(() => Accounts.CreateAsync(Account.New(account.Id, DateTimeOffset.UtcNow)));
+    }
+
+    [Fact]
+    public async Task AnAccountChangeWithAStaleETagWritesNothing()
+    {
+        var account = await NewAccountAsync();
+        var stale = (await Accounts.GetAsync(account.Id))!;
+        account.FirstName = "first";
+        Assert.True(await Accounts.TryReplaceAsync(account));
+
+        stale.FirstName = "second";
+        var session = new SessionRow { PartitionKey = account.Id, RowKey = SessionRow.Key("s1"), ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) };
+        Assert.False(await Accounts.TryReplaceAsync(stale));
+        Assert.False(await Accounts.TryCommitAsync(AccountChange.Of(stale).AddSession(session)));
+        Assert.Null(await Accounts.GetSessionAsync(account.Id, "s1"));
+        Assert.Equal("first", (await Accounts.GetAsync(account.Id))!.FirstName);
+    }
+
+    [Fact]
+    public async Task ASignInWithoutTheAccountsETagCommitsBesideAConcurrentChange()
+    {
+        var account = await NewAccountAsync();
+        var stale = (await Accounts.GetAsync(account.Id))!;
+        account.FirstName = "changed";
+        Assert.True(await Accounts.TryReplaceAsync(account));
+
+        var session = new SessionRow { PartitionKey = account.Id, RowKey = SessionRow.Key("s2"), ExpiresAt = DateTimeOffset.UtcNow.AddHours(1) };
+        Assert.True(await Accounts.TryCommitAsync(AccountChange.Beside(stale.Id).AddSession(session).TouchLastLogin(DateTimeOffset.UtcNow)));
+        var read = (await Accounts.GetAsync(account.Id))!;
+        Assert.Equal("changed", read.FirstName); // the merge touched only LastLoginAt
+        Assert.NotNull(read.LastLoginAt);
+        Assert.NotNull(await Accounts.GetSessionAsync(account.Id, "s2"));
+    }
+
+    [Fact]
+    public async Task ARowOfAnotherPartitionCannotJoinAnAccountChange()
+    {
+        var account = await NewAccountAsync();
+        Assert.Throws<InvalidOperationException>(() =>
+            AccountChange.Of(account).AddSession(new SessionRow { PartitionKey = Account.NewId(), RowKey = SessionRow.Key("s3") }));
+    }
+
+    [Fact]
+    public async Task ADuplicateEmailOwnerRowConflicts()
+    {
+        var identifiers = fixture.App.Services.GetRequiredService<IdentifierIndex>();
+        var hash = Guid.NewGuid().ToString("N");
+        Assert.True(await identifiers.TryAddEmailOwnerAsync(hash, "a", DateTimeOffset.UtcNow));
+        Assert.False(await identifiers.TryAddEmailOwnerAsync(hash, "b", DateTimeOffset.UtcNow));
+        Assert.Equal("a", (await identifiers.GetEmailOwnerAsync(hash))!.AccountId);
+    }
+
+    [Fact]
+    public async Task AThrottleRowIsInsertedOnceAndThenOnlyReplacedWithItsETag()
+    {
+        var identifiers = fixture.App.Services.GetRequiredService<IdentifierIndex>();
+        var partition = IdentifierIndex.EmailOwnerKey(Guid.NewGuid().ToString("N"));
+        Assert.True(await identifiers.TryWriteThrottleAsync(new ThrottleRow { PartitionKey = partition, Failures = 1 }, isNew: true));
+        Assert.False(await identifiers.TryWriteThrottleAsync(new ThrottleRow { PartitionKey = partition, Failures = 1 }, isNew: true));
+        var read = (await identifiers.GetThrottleAsync(partition))!;
+        var stale = (await identifiers.GetThrottleAsync(partition))!;
+        read.Failures = 2;
+        Assert.True(await identifiers.TryWriteThrottleAsync(read, isNew: false));
+        stale.Failures = 3;
+        Assert.False(await identifiers.TryWriteThrottleAsync(stale, isNew: false));
+        Assert.Equal(2, (await identifiers.GetOwnerAndThrottleAsync(partition)).Throttle!.Failures);
+    }
+
+    [Fact]
+    public async Task ADueMarkerMovedMeanwhileIsNotRemovedByAStaleSweep()
+    {
+        var due = fixture.App.Services.GetRequiredService<DueTable>();
+        var rowKey = Account.NewId();
+        var at = DateTimeOffset.UtcNow.AddYears(-1);
+        await due.SetAsync(DueRow.For(DueRow.Deadline, rowKey, at));
+        var read = (await DueAsync(due, at, rowKey))!;
+        await due.SetAsync(DueRow.For(DueRow.Deadline, rowKey, at)); // moved: a new ETag
+        Assert.False(await due.TryRemoveAsync(read));
+        await due.RemoveAsync(DueRow.Deadline, at, rowKey);
+        Assert.Null(await DueAsync(due, at, rowKey));
+    }
+
+    private static async Task<DueRow?> DueAsync(DueTable due, DateTimeOffset at, string rowKey)
+    {
+        await foreach (var row in due.ListDueAsync(DueRow.Deadline, at.AddMinutes(1)))
+            if (row.RowKey == rowKey) return row;
+        return null;
     }
 }

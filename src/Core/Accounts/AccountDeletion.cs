@@ -15,25 +15,29 @@ namespace AccountFunctions.Core;
 /// with its ETag: a crash in between leaves an account that deleting again finishes, and a
 /// change that slipped in (a new session) makes it go round again.
 /// </summary>
-public sealed class AccountDeletion(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox, AuditLog audit)
+public sealed class AccountDeletion(TokensTable tokenRows, AccountsTable accounts, DueTable dueRows, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox, AuditLog audit)
 {
     /// <param name="adminId">The admin deleting it; null when people delete their own account.</param>
     /// <param name="adminIp">Recorded with an admin's deletion only: a person's own address goes with their account.</param>
     /// <returns>false when there was no such account.</returns>
     public async Task<bool> DeleteAsync(string id, string? adminId, string? adminIp, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
-        for (var attempt = 0; ; attempt++)
+        var found = true;
+        await Optimistic.RetryAsync(async attempt =>
         {
-            if (attempt >= 5) throw new ConcurrencyConflictException($"Account {id} kept changing while being deleted.");
-            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
-            if (account is null) return attempt > 0;
+            var account = await accounts.GetAsync(id, ct);
+            if (account is null)
+            {
+                found = attempt > 0;
+                return true;
+            }
             await RemoveIndexRowsAsync(account, ct);
             await RemovePartitionRowsAsync(id, ct);
             // Before the account row goes, so a crash leaves something deleting again repairs.
             await audit.PseudonymiseAsync(id, ct);
-            if (await storage.Accounts.TryDeleteAsync(account, ct)) break;
-        }
+            return await accounts.TryDeleteAsync(account, ct);
+        }, $"Account {id} kept changing while being deleted.", ct);
+        if (!found) return false;
         // Again, now that the account row is gone: a request in flight (an email change, a sign-in)
         // may have added rows to the partition after the pass above. Writers that find the account
         // gone after writing remove their own rows too (RemoveLeftoversAsync).
@@ -63,10 +67,10 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
             && await identifiers.GetNumberOwnerAsync(AccountNumber.Hash(number), ct) is { } numberOwner && numberOwner.AccountId == account.Id)
             await identifiers.TryRemoveAsync(numberOwner, ct);
         await identifiers.RemoveAdminAsync(account.Id, ct);
-        await External.ExternalLinks.RemoveIndexRowsAsync(storage, account, ct);
-        if (account.VerificationGrant is { } grant) await storage.Tokens.DeleteIfExistsAsync(grant, LinkTokenRow.Row, ct);
+        await External.ExternalLinks.RemoveIndexRowsAsync(identifiers, account, ct);
+        if (account.VerificationGrant is { } grant) await tokenRows.RemoveAsync(grant, LinkTokenRow.Row, ct);
         if (account.ConfirmationDeadline is { } deadline)
-            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline, account.Id), account.Id, ct);
+            await dueRows.RemoveAsync(DueRow.Deadline, deadline, account.Id, ct);
     }
 
     /// <summary>
@@ -77,18 +81,15 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
     /// </summary>
     public async Task RemoveLeftoversAsync(string id, IEnumerable<DueRow> due, CancellationToken ct = default)
     {
-        if (await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct) is not null) return;
+        if (await accounts.GetAsync(id, ct) is not null) return;
         await RemovePartitionRowsAsync(id, ct);
-        foreach (var row in due) await storage.Due.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+        foreach (var row in due) await dueRows.RemoveAsync(row, ct);
     }
 
     /// <summary>Sessions (so tokens die at once), outbox rows (with their replay markers) and link tokens; not the account row.</summary>
     private async Task RemovePartitionRowsAsync(string id, CancellationToken ct)
     {
-        var rows = new List<TableEntity>();
-        await foreach (var row in storage.Accounts.QueryAsync<TableEntity>(e => e.PartitionKey == id, cancellationToken: ct))
-            if (row.RowKey != Account.Row) rows.Add(row);
-        foreach (var row in rows)
+        foreach (var row in await accounts.ListBesideAsync(id, ct))
         {
             if (row.RowKey.StartsWith(TokenIndexRow.Prefix, StringComparison.Ordinal))
             {
@@ -99,11 +100,11 @@ public sealed class AccountDeletion(StorageContext storage, IdentifierIndex iden
                 }, ct, withCode: true);
                 continue;
             }
-            await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+            await accounts.RemoveAsync(id, row.RowKey, ct);
             if (row.RowKey.StartsWith(OutboxRow.Prefix, StringComparison.Ordinal) && row.GetDateTimeOffset(nameof(OutboxRow.CreatedAt)) is { } created)
             {
                 var marker = DueRow.For(DueRow.Outbox, $"{id}-{row.RowKey[OutboxRow.Prefix.Length..]}", created + outbox.ReplayAfter);
-                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
+                await dueRows.RemoveAsync(marker, ct);
             }
         }
     }

@@ -15,7 +15,7 @@ public sealed record ImportRequest(string? Email, string? PasswordHash, string? 
 /// The email's owner row is inserted first: the insert is the lock, so an address can be
 /// imported once and never onto an address another account verified.
 /// </summary>
-public sealed class AccountImport(StorageContext storage, IdentifierIndex identifiers, TimeProvider time, ILogger<AccountImport> log)
+public sealed class AccountImport(AccountsTable accounts, IdentifierIndex identifiers, TimeProvider time, ILogger<AccountImport> log)
 {
     public async Task<Result<ManagedAccountView>> ImportAsync(ImportRequest request, CancellationToken ct = default)
     {
@@ -28,7 +28,6 @@ public sealed class AccountImport(StorageContext storage, IdentifierIndex identi
         SignupService.CheckLength(errors, "lastName", request.LastName, Limits.NameLength);
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var email = request.Email!.Trim();
         var account = Account.New(Account.NewId(), now);
@@ -41,7 +40,7 @@ public sealed class AccountImport(StorageContext storage, IdentifierIndex identi
         account.LastName = string.IsNullOrWhiteSpace(request.LastName) ? null : request.LastName.Trim();
 
         if (!await identifiers.TryAddEmailOwnerAsync(EmailAddress.Hash(email), account.Id, now, ct)) return Errors.EmailTaken;
-        await storage.Accounts.AddEntityAsync(account, ct);
+        await accounts.CreateAsync(account, ct);
         log.LogInformation("Account {AccountId} imported", account.Id);
         return ManagedAccountView.From(account);
     }

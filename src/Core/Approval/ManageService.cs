@@ -6,7 +6,6 @@ using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
@@ -36,7 +35,7 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// with the ETag it read (retried a few times on a conflict), and an email it causes commits in
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
-public sealed class ManageService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
+public sealed class ManageService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
     LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
@@ -45,7 +44,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     public const string AdminLockReason = "admin";
     private const int MaxQueryLength = EmailAddress.MaxLength;
     private const int MaxPagesPerRequest = 10;
-    private const int MaxAttempts = Contention.Attempts;
 
     private static readonly string[] Statuses =
         [AccountStatus.Unverified, AccountStatus.PendingApproval, AccountStatus.Active, AccountStatus.Locked, AccountStatus.Rejected];
@@ -65,23 +63,12 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
             errors["cursor"] = ["This cursor is not one this API gave out."];
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
-        var filter = Filter(status, prefix);
-        var items = new List<ManagedAccountView>();
-        // A filtered page may come back short (even empty) with a continuation: read on until the
-        // page is full or the table ends, within a bound so one request stays cheap.
+        List<ManagedAccountView> items;
         try
         {
-            for (var pages = 0; pages < MaxPagesPerRequest && items.Count < limit; pages++)
-            {
-                var wanted = limit - items.Count;
-                var page = await FirstPageAsync(storage.Accounts.QueryAsync<Account>(filter, maxPerPage: wanted, cancellationToken: ct)
-                    .AsPages(continuation, wanted));
-                if (page is null) { continuation = null; break; }
-                items.AddRange(page.Values.Select(ManagedAccountView.From));
-                continuation = page.ContinuationToken;
-                if (continuation is null) break;
-            }
+            var (rows, next) = await accounts.ListAccountsAsync(status, prefix, continuation, limit, MaxPagesPerRequest, ct);
+            items = rows.Select(ManagedAccountView.From).ToList();
+            continuation = next;
         }
         catch (ArgumentException)
         {
@@ -94,8 +81,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     public async Task<Result<ManagedAccountView>> GetAsync(string id, CancellationToken ct = default)
     {
         if (!IsAccountId(id)) return InvalidId;
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
+        var account = await accounts.GetAsync(id, ct);
         return account is null ? Errors.NotFound : ManagedAccountView.From(account);
     }
 
@@ -213,7 +199,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     {
         if (!IsAccountId(id)) return InvalidId;
         if (id == callerId) return Errors.InvalidState;
-        await storage.ReadyAsync();
         if (!await deletion.DeleteAsync(id, callerId, client.IpAddress, ct)) return Errors.NotFound;
         log.LogInformation("Account {AccountId} deleted by an admin", id);
         return true;
@@ -238,22 +223,30 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     private async Task<Result<Account>> ChangeAsync(string id, Func<Account, DateTimeOffset, Task<Result<Change>>> apply, CancellationToken ct)
     {
         if (!IsAccountId(id)) return InvalidId;
-        await storage.ReadyAsync();
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        Result<Account> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
-            if (account is null) return Errors.NotFound;
+            var account = await accounts.GetAsync(id, ct);
+            if (account is null)
+            {
+                result = Errors.NotFound;
+                return true;
+            }
             var now = time.GetUtcNow();
             var change = await apply(account, now);
-            if (!change.Ok) return change.Error!;
+            if (!change.Ok)
+            {
+                result = change.Error!;
+                return true;
+            }
             account.UpdatedAt = now;
             var committed = change.Value!.Mail is { } mail
                 ? await outbox.CommitWithAccountAsync(account, mail, ct)
-                : await storage.Accounts.TryReplaceAsync(account, ct);
-            if (committed) return account;
-        }
-        throw new ConcurrencyConflictException($"Account {id} kept changing; gave up after {MaxAttempts} attempts.");
+                : await accounts.TryReplaceAsync(account, ct);
+            if (committed) result = account;
+            return committed;
+        }, $"Account {id} kept changing; gave up after {Optimistic.Attempts} attempts.", ct);
+        return result;
     }
 
     private Change Notice(Account account, string? to, string template, params (string Key, string? Value)[] fields)
@@ -272,7 +265,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     {
         var emailHash = EmailAddress.Hash(email);
         var deadline = now + options.EmailConfirmationDeadline;
-        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), TableUpdateMode.Replace, ct);
+        await due.SetAsync(DueRow.For(DueRow.Deadline, account.Id, deadline), ct);
         var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, emailHash, options.VerificationTokenLifetime, ct);
         // An email change (PendingEmail set) is confirmed the same way, with its own wording; it has no claim row.
         var change = account.PendingEmail is not null;
@@ -294,36 +287,6 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
     {
         if (account.StatusBeforeLock is { } before && before != AccountStatus.Locked && Statuses.Contains(before)) return before;
         return account.Email is not null && !account.EmailVerified ? AccountStatus.Unverified : AccountStatus.Active;
-    }
-
-    private static string Filter(string? status, string? prefix)
-    {
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {Account.Row}");
-        if (status is not null) filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
-        if (prefix is not null)
-        {
-            // Table filters compare strings ordinally: "starts with p" is p <= x < (p with its last character bumped).
-            var low = TableClient.CreateQueryFilter($"{prefix}");
-            var high = TableClient.CreateQueryFilter($"{UpperBound(prefix)}");
-            var fields = new[] { nameof(Account.EmailSearch), nameof(Account.FirstNameSearch), nameof(Account.LastNameSearch) };
-            filter += " and (" + string.Join(" or ", fields.Select(f => $"({f} ge {low} and {f} lt {high})")) + ")";
-        }
-        return filter;
-    }
-
-    private static string UpperBound(string prefix)
-    {
-        var last = prefix[^1];
-        // Bumping a character into or past the surrogate range would make invalid text; the
-        // largest BMP character as a suffix is the fallback (it misses only names that continue
-        // with a supplementary character there).
-        return last < '\ud7ff' ? prefix[..^1] + (char)(last + 1) : prefix + '\uffff';
-    }
-
-    private static async Task<Azure.Page<Account>?> FirstPageAsync(IAsyncEnumerable<Azure.Page<Account>> pages)
-    {
-        await foreach (var page in pages) return page;
-        return null;
     }
 
     // The cursor is the table's continuation token, base64url-wrapped so clients treat it as opaque.

@@ -9,15 +9,14 @@ namespace AccountFunctions.Core.Email;
 /// (ETag) so a duplicate delivery of the queue message cannot send in parallel, renders, sends,
 /// marks it sent. Any failure is thrown so the queue retries, and finally poisons the message.
 /// </summary>
-public sealed class EmailSender(StorageContext storage, Outbox outbox, OneTimeTokens tokens, IEmailTransport transport,
+public sealed class EmailSender(AccountsTable accountRows, DueTable due, Outbox outbox, OneTimeTokens tokens, IEmailTransport transport,
     AccountsOptions accounts, EmailOptions email, TimeProvider time, ILogger<EmailSender> log, Operations.AccountMetrics? metrics = null)
 {
     public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
 
     public async Task<string> SendAsync(OutboxMessage message, CancellationToken ct)
     {
-        await storage.ReadyAsync();
-        var row = await storage.Accounts.GetOrNullAsync<OutboxRow>(message.AccountId, OutboxRow.Prefix + message.MessageId, ct);
+        var row = await accountRows.GetRowAsync<OutboxRow>(message.AccountId, OutboxRow.Prefix + message.MessageId, ct);
         if (row is null)
         {
             log.LogInformation("Outbox message {MessageId} no longer exists (account deleted); nothing to send", message.MessageId);
@@ -37,7 +36,7 @@ public sealed class EmailSender(StorageContext storage, Outbox outbox, OneTimeTo
         row.Status = OutboxStatus.Sending;
         row.LeaseUntil = now + Lease;
         row.Attempts++;
-        if (!await storage.Accounts.TryReplaceAsync(row, ct))
+        if (!await accountRows.TryReplaceRowAsync(row, ct))
             throw new InvalidOperationException($"Outbox message {message.MessageId} changed while taking the lease.");
 
         RenderedEmail content;
@@ -52,7 +51,7 @@ public sealed class EmailSender(StorageContext storage, Outbox outbox, OneTimeTo
             row.Status = OutboxStatus.Pending;
             row.LeaseUntil = null;
             row.LastError = e.GetType().Name + ": " + e.Message[..Math.Min(e.Message.Length, 200)];
-            await storage.Accounts.TryReplaceAsync(row, CancellationToken.None);
+            await accountRows.TryReplaceRowAsync(row, CancellationToken.None);
             throw;
         }
 
@@ -60,10 +59,10 @@ public sealed class EmailSender(StorageContext storage, Outbox outbox, OneTimeTo
         row.SentAt = time.GetUtcNow();
         row.LeaseUntil = null;
         row.LastError = null;
-        if (!await storage.Accounts.TryReplaceAsync(row, ct))
+        if (!await accountRows.TryReplaceRowAsync(row, ct))
             log.LogWarning("Outbox message {MessageId} was sent but could not be marked sent", row.MessageId);
         var marker = outbox.ReplayRow(row);
-        await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
+        await due.RemoveAsync(marker, ct);
         metrics?.EmailSent();
         log.LogInformation("Sent {Template} email {MessageId} to {To}", row.Template, row.MessageId, EmailAddress.Mask(row.To));
         return "sent";

@@ -13,7 +13,7 @@ public sealed record OutboxMessage(string AccountId, string MessageId);
 /// Emails are recorded as outbox rows in the account's partition (so they commit in the same
 /// transaction as the change that causes them), then announced on the <c>email-outbox</c> queue.
 /// </summary>
-public sealed class Outbox(StorageContext storage, EmailOptions options, TimeProvider time, ILogger<Outbox> log)
+public sealed class Outbox(StorageContext storage, AccountsTable accounts, DueTable due, EmailOptions options, TimeProvider time, ILogger<Outbox> log)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -33,8 +33,6 @@ public sealed class Outbox(StorageContext storage, EmailOptions options, TimePro
 
     public TimeSpan ReplayAfter => options.OutboxReplayAfter;
 
-    public static TableTransactionAction Add(OutboxRow row) => new(TableTransactionActionType.Add, row);
-
     // The marker's partition follows from its due time: changing Email__OutboxReplayAfter leaves the
     // markers written before unfound by the sender, and the sweep replays those already-sent rows as no-ops.
     public DueRow ReplayRow(OutboxRow row) =>
@@ -48,16 +46,12 @@ public sealed class Outbox(StorageContext storage, EmailOptions options, TimePro
     /// </summary>
     public async Task<bool> CommitAsync(IReadOnlyList<OutboxRow> mails, Func<Task<bool>> commit, CancellationToken ct = default)
     {
-        foreach (var mail in mails) await storage.Due.UpsertEntityAsync(ReplayRow(mail), TableUpdateMode.Replace, ct);
+        foreach (var mail in mails) await due.SetAsync(ReplayRow(mail), ct);
         if (!await commit())
         {
             // Nothing was committed (a conflict, or the account is gone): the markers point at
             // nothing, and they carry the account id, so they go now rather than at the sweep.
-            foreach (var mail in mails)
-            {
-                var marker = ReplayRow(mail);
-                await storage.Due.DeleteIfExistsAsync(marker.PartitionKey, marker.RowKey, ct);
-            }
+            foreach (var mail in mails) await due.RemoveAsync(ReplayRow(mail), ct);
             return false;
         }
         await EnqueueAsync(mails, ct);
@@ -69,12 +63,15 @@ public sealed class Outbox(StorageContext storage, EmailOptions options, TimePro
     /// transaction in the account's partition; false when the account changed meanwhile.
     /// </summary>
     public Task<bool> CommitWithAccountAsync(Account account, OutboxRow mail, CancellationToken ct = default) =>
-        CommitAsync([mail], () => storage.Accounts.TrySubmitAsync(
-            [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), Add(mail)], ct), ct);
+        CommitAsync(AccountChange.Of(account).Send(mail), ct);
+
+    /// <summary>A change of the account's partition and the emails it sends (<see cref="AccountChange.Send"/>), recorded and announced as above.</summary>
+    public Task<bool> CommitAsync(AccountChange change, CancellationToken ct = default) =>
+        CommitAsync(change.Mails, () => accounts.TryCommitAsync(change, ct), ct);
 
     /// <summary>For an email that goes with no other change.</summary>
     public Task<bool> CommitAsync(OutboxRow mail, CancellationToken ct = default) =>
-        CommitAsync([mail], async () => { await storage.Accounts.AddEntityAsync(mail, ct); return true; }, ct);
+        CommitAsync([mail], async () => { await accounts.AddAsync(mail, ct); return true; }, ct);
 
     /// <summary>
     /// Announces committed outbox rows. A failure here is logged, not thrown: the change that

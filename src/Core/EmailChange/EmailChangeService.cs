@@ -27,7 +27,7 @@ public sealed record RevertRequest(string? Token);
 /// is cleared and a reset link goes to the restored address. Unconfirmed by the deadline: the sweep
 /// <c>locked</c> the account.
 /// </summary>
-public sealed class EmailChangeService(StorageContext storage, IdentifierIndex identifiers, SignupService signup,
+public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, SignupService signup,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
     LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
@@ -38,14 +38,13 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     public const string AccountLocked = "account_locked";
     /// <summary>Lock reason when a revert could not take the old address back (another account verified it meanwhile).</summary>
     public const string RevertConflict = "email_revert_conflict";
-    private const int MaxAttempts = 5;
+
 
     public async Task<Result<string>> RequestAsync(Caller caller, ChangeEmailRequest request, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(request.NewEmail)) return Errors.Validation("newEmail", "A new email address is required.");
         if (!EmailAddress.IsValid(request.NewEmail)) return Errors.Validation("newEmail", "This is not a valid email address.");
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         var newEmail = request.NewEmail.Trim();
         var newHash = EmailAddress.Hash(newEmail);
@@ -95,14 +94,15 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             var oldHash = EmailAddress.Hash(account.Email);
             revert = await tokens.IssueAsync(TokenPurpose.Revert, account.Id, oldHash, options.EmailRevertLinkLifetime, ct);
             // Only the link is sent; the code issued with it would be a row nobody can use.
-            await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
+            await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
         }
         var deadlineRow = DueRow.For(DueRow.Deadline, account.Id, deadline);
-        await storage.Due.UpsertEntityAsync(deadlineRow, TableUpdateMode.Replace, ct);
+        await due.SetAsync(deadlineRow, ct);
 
         DateTimeOffset? replaced = null;
         string? replacedPending = null;
-        for (var attempt = 0; ; attempt++)
+        Result<string>? stopped = null;
+        await Optimistic.RetryAsync(async _ =>
         {
             replaced = account.ConfirmationDeadline;
             replacedPending = account.PendingEmail;
@@ -115,22 +115,14 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             account.EmailChangeTarget = null;
             account.UpdatedAt = now;
             var fields = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail };
-            var mails = new List<OutboxRow>
-            {
-                outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm),
-            };
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, account, account.ETag),
-                Outbox.Add(mails[0]),
-            };
+            var change = AccountChange.Of(account)
+                .Send(outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm));
             if (revert is not null && hadAddress)
             {
                 var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, SignupService.FullName(account), fields, revert);
                 notice.CodeNonce = null;
-                mails.Add(notice);
-                actions.Add(Outbox.Add(notice));
-                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new RevertRow
+                change.Send(notice);
+                change.Add(new RevertRow
                 {
                     PartitionKey = account.Id,
                     RowKey = RevertRow.Key(revert.TokenId),
@@ -138,32 +130,35 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                     Epoch = account.RevertEpoch,
                     CreatedAt = now,
                     ExpiresAt = now + options.EmailRevertLinkLifetime,
-                }));
+                });
             }
-            if (await outbox.CommitAsync(mails, () => storage.Accounts.TrySubmitAsync(actions, ct), ct)) break;
-            if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email change request.");
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            if (await outbox.CommitAsync(change, ct)) return true;
+            var fresh = await accounts.GetAsync(account.Id, ct);
             if (fresh is null)
             {
                 // Deleted meanwhile: what this request wrote first (grants, deadline marker) must not outlive it.
                 await deletion.RemoveLeftoversAsync(account.Id, [deadlineRow], ct);
-                return Errors.Unauthorized;
+                stopped = Errors.Unauthorized;
+                return true;
             }
             // The address changed meanwhile (a confirmation or a revert): this request no longer applies as checked.
             if (fresh.Email != account.Email || fresh.EmailVerified != hadAddress)
             {
-                if (fresh.ConfirmationDeadline != deadline) await storage.Due.DeleteIfExistsAsync(deadlineRow.PartitionKey, deadlineRow.RowKey, ct);
-                return Errors.InvalidState;
+                if (fresh.ConfirmationDeadline != deadline) await due.RemoveAsync(deadlineRow, ct);
+                stopped = Errors.InvalidState;
+                return true;
             }
             account = fresh;
-        }
+            return false;
+        }, "Account kept changing during an email change request.", ct);
+        if (stopped is { } stop) return stop;
         // The code of the address this request replaced is dead (the grant in force is ours), and
         // deleting the account could not find it by the new PendingEmail: it goes now.
         if (replacedPending is not null && EmailAddress.Hash(replacedPending) != newHash)
             await tokens.RemoveCodesAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(replacedPending)), account.Id, ct);
         // A request that replaces an earlier pending one moves the deadline: the old marker goes.
         if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier, account.Id) != DueRow.Partition(DueRow.Deadline, deadline, account.Id))
-            await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, earlier, account.Id), account.Id, ct);
+            await due.RemoveAsync(DueRow.Deadline, earlier, account.Id, ct);
         await PruneRevertRowsAsync(account.Id, now, all: false, ct);
         log.LogInformation("Account {AccountId} asked to change its email to {NewEmail}", account.Id, EmailAddress.Mask(newEmail));
         return ConfirmationSent;
@@ -197,7 +192,8 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
             var limit = await limiter.HitAsync("email-change-code", account.Id, security.ResendLimit, security.ResendWindow, ct);
             if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
             var grant = await tokens.IssueAsync(TokenPurpose.EmailChange, account.Id, subject, options.MagicLinkLifetime, ct);
-            for (var attempt = 0; attempt < MaxAttempts; attempt++)
+            Result<string> sent = default;
+            await Optimistic.RetryAsync(async _ =>
             {
                 account.EmailChangeGrant = grant.TokenId;
                 account.EmailChangeTarget = newHash;
@@ -205,17 +201,26 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, SignupService.FullName(account),
                     new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail }, grant);
                 if (await outbox.CommitWithAccountAsync(account, mail, ct))
-                    return CodeSent;
-                var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+                {
+                    sent = CodeSent;
+                    return true;
+                }
+                var fresh = await accounts.GetAsync(account.Id, ct);
                 if (fresh is null)
                 {
                     await deletion.RemoveLeftoversAsync(account.Id, [], ct);
-                    return Errors.Unauthorized;
+                    sent = Errors.Unauthorized;
+                    return true;
                 }
-                if (fresh.Email != account.Email) return Errors.InvalidState;
+                if (fresh.Email != account.Email)
+                {
+                    sent = Errors.InvalidState;
+                    return true;
+                }
                 account = fresh;
-            }
-            throw new InvalidOperationException("Account kept changing while sending an email change code.");
+                return false;
+            }, "Account kept changing while sending an email change code.", ct);
+            return sent;
         }
         // The code was sent for one new address; checked before redeeming, so a mismatch burns nothing.
         if (account.EmailChangeTarget != newHash || account.EmailChangeGrant is null) return Errors.InvalidToken;
@@ -238,19 +243,21 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
         var link = await tokens.RedeemLinkAsync(TokenPurpose.Revert, token, ct);
         if (!link.Ok) return link.Error!;
         var accountId = link.Value!.AccountId;
-        var row = await storage.Accounts.GetOrNullAsync<RevertRow>(accountId, RevertRow.Key(link.Value.PartitionKey), ct);
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-        if (row is null || account is null || row.Epoch != account.RevertEpoch) return Errors.InvalidToken;
+        var row = await accounts.GetRowAsync<RevertRow>(accountId, RevertRow.Key(link.Value.PartitionKey), ct);
+        var read = await accounts.GetAsync(accountId, ct);
+        if (row is null || read is null || row.Epoch != read.RevertEpoch) return Errors.InvalidToken;
+        var account = read;
 
         var oldHash = EmailAddress.Hash(row.OldEmail);
         var claimed = false;
         Grant? reset = null;
         string? released = null, pending = null;
         DateTimeOffset? deadline = null;
-        bool regained;
-        for (var attempt = 0; ; attempt++)
+        var regained = false;
+        var dead = false;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (row.Epoch != account.RevertEpoch) return Errors.InvalidToken; // another revert won
+            if (row.Epoch != account.RevertEpoch) return dead = true; // another revert won
             // Unconfirmed change: the old address never left. Otherwise its owner row is taken back first.
             var stillThere = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == oldHash;
             if (!stillThere && !claimed) claimed = await verification.ClaimOwnershipAsync(accountId, oldHash, ct);
@@ -302,19 +309,20 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
                 account.LockReason = RevertConflict;
                 mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
             }
-            if (await outbox.CommitWithAccountAsync(account, mail, ct))
-                break;
-            if (attempt >= MaxAttempts) throw new InvalidOperationException("Account kept changing during an email revert.");
-            account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-            if (account is null) return Errors.InvalidToken;
-        }
+            if (await outbox.CommitWithAccountAsync(account, mail, ct)) return true;
+            var fresh = await accounts.GetAsync(accountId, ct);
+            if (fresh is null) return dead = true;
+            account = fresh;
+            return false;
+        }, "Account kept changing during an email revert.", ct);
+        if (dead) return Errors.InvalidToken;
 
         // The epoch bump above already killed every session; this removes the rows.
         await sweeper.EndSessionsAsync(accountId, ct);
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
-            await storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
-        if (deadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, accountId), accountId, ct);
+            await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
+        if (deadline is { } d) await due.RemoveAsync(DueRow.Deadline, d, accountId, ct);
         await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
         log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");
         await audit.RecordAsync(AuditEvent.EmailReverted, accountId, ip, AuditLog.Detail(("outcome", regained ? EmailRestored : AccountLocked)));
@@ -324,11 +332,7 @@ public sealed class EmailChangeService(StorageContext storage, IdentifierIndex i
     /// <summary>Drops revert rows that have expired (or, after a revert, all of them: the epoch already made them dead).</summary>
     private async Task PruneRevertRowsAsync(string accountId, DateTimeOffset now, bool all, CancellationToken ct)
     {
-        const string from = RevertRow.Prefix, to = RevertRow.Prefix + "~";
-        var dead = new List<RevertRow>();
-        await foreach (var r in storage.Accounts.QueryAsync<RevertRow>(
-            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
-            if (all || r.ExpiresAt <= now) dead.Add(r);
-        foreach (var r in dead) await storage.Accounts.DeleteIfExistsAsync(r.PartitionKey, r.RowKey, ct);
+        foreach (var r in await accounts.ListAsync<RevertRow>(accountId, RevertRow.Prefix, ct))
+            if (all || r.ExpiresAt <= now) await accounts.RemoveAsync(accountId, r.RowKey, ct);
     }
 }

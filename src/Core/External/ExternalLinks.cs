@@ -24,7 +24,7 @@ public static class ExternalLinks
     public static string SubjectHash(string provider, string subject) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(provider + "\n" + subject)));
 
-    public static string IndexKey(string subjectHash) => "external-" + subjectHash;
+    public static string IndexKey(string subjectHash) => IdentifierIndex.ExternalKey(subjectHash);
 
     public static List<ExternalLogin> Read(Account account) =>
         account.ExternalLoginsJson is { Length: > 0 } json ? JsonSerializer.Deserialize<List<ExternalLogin>>(json, JsonOptions) ?? [] : [];
@@ -39,13 +39,9 @@ public static class ExternalLinks
         Read(account).Select(l => new ExternalLoginView(l.Provider, l.LinkedAt)).ToList();
 
     /// <summary>The index rows of an account's links, removed where they still point at it (account deletion).</summary>
-    public static async Task RemoveIndexRowsAsync(StorageContext storage, Account account, CancellationToken ct = default)
+    public static async Task RemoveIndexRowsAsync(IdentifierIndex identifiers, Account account, CancellationToken ct = default)
     {
-        foreach (var link in Read(account))
-        {
-            var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(IndexKey(link.Subject), OwnerRow, ct);
-            if (row is not null && row.AccountId == account.Id) await storage.Identifiers.TryDeleteAsync(row, ct);
-        }
+        foreach (var link in Read(account)) await identifiers.ReleaseExternalOwnerAsync(link.Subject, account.Id, ct);
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);

@@ -39,7 +39,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// password login.</item>
 /// </list>
 /// </summary>
-public sealed class ExternalLoginService(StorageContext storage, ExternalProviders providers, ExternalOptions options,
+public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
@@ -59,7 +59,6 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (providers.Find(providerName) is not { } provider) return Errors.NotFound;
         if (ReturnUrls.Match(returnUrl, accounts) is not { } target)
             return Errors.Validation("returnUrl", "Required, and must match one of the allowed return URLs (Accounts__AllowedReturnUrls).");
-        await storage.ReadyAsync();
         var limit = await limiter.HitAsync("external-start", ClientAddress.LimitKey(ClientAddress.Parse(client.IpAddress)), options.StartLimitPerIp, options.StartLimitWindow, ct);
         if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
         if (await ConfigurationAsync(provider, ct) is not { } config || !provider.EndpointAllowed(config.AuthorizationEndpoint))
@@ -68,7 +67,7 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         var state = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var binding = IsToken(existingBinding) ? existingBinding! : Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var now = time.GetUtcNow();
-        await storage.Tokens.AddEntityAsync(new ExternalFlowRow
+        await tokenRows.AddAsync(new ExternalFlowRow
         {
             PartitionKey = FlowKey(state),
             Provider = provider.Name,
@@ -105,12 +104,11 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     {
         if (providers.Find(providerName) is not { } provider) return Errors.NotFound;
         if (!IsToken(callback.State) || !IsToken(binding)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
-        var flow = await storage.Tokens.GetOrNullAsync<ExternalFlowRow>(FlowKey(callback.State!), ExternalFlowRow.Row, ct);
+        var flow = await tokenRows.GetAsync<ExternalFlowRow>(FlowKey(callback.State!), ExternalFlowRow.Row, ct);
         if (flow is null || flow.Provider != provider.Name || time.GetUtcNow() >= flow.ExpiresAt) return Errors.InvalidToken;
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(binding!)), Encoding.ASCII.GetBytes(flow.BrowserHash)))
             return Errors.InvalidToken;
-        if (!await storage.Tokens.TryConsumeAsync(flow, ExternalFlowRow.Row, ct)) return Errors.InvalidToken;
+        if (!await tokenRows.TryConsumeAsync(flow, ExternalFlowRow.Row, ct)) return Errors.InvalidToken;
 
         var returnUrl = flow.ReturnUrl;
         if (callback.Error is not null) return Fragment(returnUrl, "error", SafeErrorCode(callback.Error));
@@ -143,30 +141,43 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
         if (string.IsNullOrEmpty(code)) return Errors.Validation("code", "The code from the return URL is required.");
         var redeemed = await tokens.RedeemLinkAsync(TokenPurpose.External, code, ct);
         if (!redeemed.Ok) return redeemed.Error!;
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<SignIn> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            var account = await storage.Accounts.GetOrNullAsync<Account>(redeemed.Value!.AccountId, Account.Row, ct);
-            if (account is null) return Errors.InvalidToken;
-            if (LoginService.StatusError(account) is { } refused) return refused;
+            var account = await accountRows.GetAsync(redeemed.Value!.AccountId, ct);
+            if (account is null)
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
+            if (LoginService.StatusError(account) is { } refused)
+            {
+                result = refused;
+                return true;
+            }
             // The provider proved one factor; an account with MFA still answers its second.
-            if (account.MfaEnabled) return SignIn.Mfa(await mfa.IssueAsync(account.Id, rememberMe, useCookie, ct));
+            if (account.MfaEnabled)
+            {
+                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, rememberMe, useCookie, ct));
+                return true;
+            }
             var session = sessions.New(account, rememberMe, client);
             // No ETag needed: parallel sign-ins never conflict; a racing lock bumps SessionEpoch.
-            if (await storage.Accounts.TrySubmitAsync(sessions.SignInActions(account, session), ct))
+            if (await accountRows.TryCommitAsync(sessions.SignIn(account, session), ct))
             {
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
                     AuditLog.Detail(("session", session.SessionId), ("method", "external")));
-                return SignIn.With(await sessions.ViewAsync(account, session), useCookie);
+                result = SignIn.With(await sessions.ViewAsync(account, session), useCookie);
+                return true;
             }
-        }
-        throw new ConcurrencyConflictException("Account kept changing during external sign-in.");
+            return false;
+        }, "Account kept changing during external sign-in.", ct);
+        return result;
     }
 
     public async Task<List<ExternalLoginView>> ListAsync(string accountId, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var account = await accountRows.GetAsync(accountId, ct);
         return account is null ? [] : ExternalLinks.View(account);
     }
 
@@ -179,31 +190,42 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     public async Task<Result<bool>> UnlinkAsync(string accountId, string providerName, string? ip = null, CancellationToken ct = default)
     {
         var provider = providerName.ToLowerInvariant();
-        await storage.ReadyAsync();
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<bool> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
+            var account = await accountRows.GetAsync(accountId, ct);
+            if (account is null)
+            {
+                result = Errors.Unauthorized;
+                return true;
+            }
             var links = ExternalLinks.Read(account);
             var removed = links.Where(l => l.Provider == provider).ToList();
-            if (removed.Count == 0) return Errors.NotFound;
+            if (removed.Count == 0)
+            {
+                result = Errors.NotFound;
+                return true;
+            }
             var remaining = links.Except(removed).ToList();
             var otherWay = account.PasswordHash is not null || (account.EmailVerified && account.Email is not null) || remaining.Count > 0;
-            if (!otherWay) return Errors.InvalidState;
+            if (!otherWay)
+            {
+                result = Errors.InvalidState;
+                return true;
+            }
             ExternalLinks.Write(account, remaining);
             account.UpdatedAt = time.GetUtcNow();
-            if (!await storage.Accounts.TryReplaceAsync(account, ct)) continue;
+            if (!await accountRows.TryReplaceAsync(account, ct)) return false;
             foreach (var link in removed)
             {
-                var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(ExternalLinks.IndexKey(link.Subject), ExternalLinks.OwnerRow, ct);
-                if (row is not null && row.AccountId == accountId) await storage.Identifiers.TryDeleteAsync(row, ct);
+                await identifiers.ReleaseExternalOwnerAsync(link.Subject, accountId, ct);
             }
             log.LogInformation("Account {AccountId} unlinked {Provider}", accountId, provider);
             await audit.RecordAsync(AuditEvent.ExternalUnlinked, accountId, ip, AuditLog.Detail(("provider", provider)));
+            result = true;
             return true;
-        }
-        throw new ConcurrencyConflictException("Account kept changing while unlinking.");
+        }, "Account kept changing while unlinking.", ct);
+        return result;
     }
 
     /// <summary>
@@ -220,49 +242,65 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
     private async Task<Result<Account>> ResolveAsync(string provider, ExternalIdentity identity, CancellationToken ct)
     {
         var subject = ExternalLinks.SubjectHash(provider, identity.Subject);
-        var indexKey = ExternalLinks.IndexKey(subject);
-        for (var attempt = 0; attempt < 20; attempt++)
+        Result<Account> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
             var now = time.GetUtcNow();
-            var row = await storage.Identifiers.GetOrNullAsync<IdentifierRow>(indexKey, ExternalLinks.OwnerRow, ct);
+            var row = await identifiers.GetExternalOwnerAsync(subject, ct);
             if (row is not null)
             {
-                var linked = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+                var linked = await accountRows.GetAsync(row.AccountId, ct);
                 var young = now - row.CreatedAt < ExternalLinks.InFlight;
-                if (linked is not null && ExternalLinks.Has(linked, provider, subject)) return linked;
+                if (linked is not null && ExternalLinks.Has(linked, provider, subject))
+                {
+                    result = linked;
+                    return true;
+                }
                 if (linked is not null && young)
                 {
-                    if (await AddLinkAsync(linked, provider, subject, row.CreatedAt, ct) is { } finished) return finished;
-                    continue;
+                    if (await AddLinkAsync(linked, provider, subject, row.CreatedAt, ct) is { } finished)
+                    {
+                        result = finished;
+                        return true;
+                    }
+                    return false;
                 }
                 if (linked is null && young)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(100), ct); // a parallel first sign-in is creating it
-                    continue;
+                    return false;
                 }
-                await storage.Identifiers.TryDeleteAsync(row, ct);
-                continue;
+                await identifiers.TryRemoveAsync(row, ct);
+                return false;
             }
 
             var email = identity.Email is { } e && EmailAddress.IsValid(e) ? e.Trim() : null;
             if (email is not null && identity.EmailVerified && await signup.OwnerAsync(EmailAddress.Hash(email), ct) is { } owner)
             {
-                if (!await TryAddIndexAsync(indexKey, owner.Id, now, ct)) continue;
-                if (await AddLinkAsync(owner, provider, subject, now, ct) is { } linked) return linked;
-                await storage.Identifiers.DeleteIfExistsAsync(indexKey, ExternalLinks.OwnerRow, ct);
-                continue;
+                if (!await TryAddIndexAsync(subject, owner.Id, now, ct)) return false;
+                if (await AddLinkAsync(owner, provider, subject, now, ct) is { } linked)
+                {
+                    result = linked;
+                    return true;
+                }
+                await identifiers.RemoveExternalOwnerAsync(subject, ct);
+                return false;
             }
 
             // Invite-only: a bootstrap admin's provider-verified address may start the deployment,
             // as it may by signing up (nobody else can make the first invite).
             if (accounts.InviteOnly && !(email is not null && identity.EmailVerified && accounts.IsBootstrapAdmin(EmailAddress.Normalize(email))))
-                return Errors.InviteRequired;
+            {
+                result = Errors.InviteRequired;
+                return true;
+            }
             var account = Account.New(Account.NewId(), now);
-            if (!await TryAddIndexAsync(indexKey, account.Id, now, ct)) continue;
+            if (!await TryAddIndexAsync(subject, account.Id, now, ct)) return false;
             await CreateAsync(account, provider, subject, identity, email, ct);
-            return account;
-        }
-        throw new ConcurrencyConflictException("Could not settle the account of an external login.");
+            result = account;
+            return true;
+        }, "Could not settle the account of an external login.", ct);
+        return result;
     }
 
     private async Task CreateAsync(Account account, string provider, string subject, ExternalIdentity identity, string? email, CancellationToken ct)
@@ -283,36 +321,46 @@ public sealed class ExternalLoginService(StorageContext storage, ExternalProvide
                 account.Status = AccountStatus.Active;
             }
         }
-        await storage.Accounts.AddEntityAsync(account, ct);
+        await accountRows.CreateAsync(account, ct);
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, now, ct);
         if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
         log.LogInformation("Account {AccountId} created by external sign-in via {Provider}; status {Status}", account.Id, provider, account.Status);
     }
 
-    private Task<bool> TryAddIndexAsync(string indexKey, string accountId, DateTimeOffset now, CancellationToken ct) =>
-        storage.Identifiers.TryAddAsync(new IdentifierRow { PartitionKey = indexKey, RowKey = ExternalLinks.OwnerRow, AccountId = accountId, CreatedAt = now }, ct);
+    private Task<bool> TryAddIndexAsync(string subjectHash, string accountId, DateTimeOffset now, CancellationToken ct) =>
+        identifiers.TryAddExternalOwnerAsync(subjectHash, accountId, now, ct);
 
     /// <summary>Adds the link to the account's list (ETag); null when the account is gone.</summary>
     private async Task<Account?> AddLinkAsync(Account account, string provider, string subject, DateTimeOffset linkedAt, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Account? result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var links = ExternalLinks.Read(account);
-            if (links.Any(l => l.Provider == provider && l.Subject == subject)) return account;
+            if (links.Any(l => l.Provider == provider && l.Subject == subject))
+            {
+                result = account;
+                return true;
+            }
             links.Add(new ExternalLogin(provider, subject, linkedAt));
             ExternalLinks.Write(account, links);
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            if (await accountRows.TryReplaceAsync(account, ct))
             {
                 log.LogInformation("Account {AccountId} linked {Provider}", account.Id, provider);
-                return account;
+                result = account;
+                return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (fresh is null) return null;
+            var fresh = await accountRows.GetAsync(account.Id, ct);
+            if (fresh is null)
+            {
+                result = null;
+                return true;
+            }
             account = fresh;
-        }
-        throw new ConcurrencyConflictException("Account kept changing while linking.");
+            return false;
+        }, "Account kept changing while linking.", ct);
+        return result;
     }
 
     /// <summary>Exchanges the authorization code (with the PKCE verifier) for the id_token.</summary>

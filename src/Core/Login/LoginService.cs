@@ -4,7 +4,6 @@ using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace AccountFunctions.Core.Login;
@@ -21,7 +20,7 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// when stale) in the account's partition. With MFA on, the right password gets an mfaToken
 /// instead (MfaChallenges) and the session comes from the second step.
 /// </summary>
-public sealed class LoginService(StorageContext storage, IdentifierIndex identifiers,
+public sealed class LoginService(AccountsTable accounts, IdentifierIndex identifiers,
     PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<LoginService> log)
 {
@@ -36,7 +35,6 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         else if (request.Password.Length > MaxPasswordLength) errors["password"] = ["Too long."];
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         var identifier = request.Identifier!.Trim();
         // Failed logins are counted per identifier, existing or not, so the throttle reveals nothing;
         // a blocked identifier is refused before any hashing. Its state shares the owner row's
@@ -60,17 +58,40 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         var verified = account.PasswordHash;
 
         // Parallel sign-ins of one account must all succeed (issue 17): the session insert and the
-        // last sign-in time need no ETag (SessionService.SignInActions), so they never conflict with
+        // last sign-in time need no ETag (SessionService.SignIn), so they never conflict with
         // each other. What must be exact still is: a hash upgrade is written with the ETag read
         // (retried with back-off, dropped if another sign-in upgraded it first), and a lock, reset
         // or password change racing this sign-in bumps SessionEpoch, which kills this session even
         // if it commits after the sessions were ended.
-        for (var attempt = 0; ; attempt++)
+        Result<SignIn> result = default;
+        await Optimistic.RetryAsync(async attempt =>
         {
+            if (attempt > 0)
+            {
+                var fresh = await accounts.GetAsync(account.Id, ct);
+                if (fresh?.PasswordHash is null)
+                {
+                    result = Errors.InvalidCredentials;
+                    return true;
+                }
+                // Changed meanwhile: upgraded by a racing sign-in (still this password), or changed or
+                // reset (then the password checked above is no longer the account's).
+                if (fresh.PasswordHash != verified)
+                {
+                    if (!hasher.Verify(request.Password!, fresh.PasswordHash))
+                    {
+                        result = Errors.InvalidCredentials;
+                        return true;
+                    }
+                    verified = fresh.PasswordHash;
+                }
+                account = fresh;
+            }
             if (StatusError(account) is { } refused)
             {
                 await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
-                return refused;
+                result = refused;
+                return true;
             }
             var upgrade = hasher.NeedsRehash(account.PasswordHash!);
             if (account.MfaEnabled)
@@ -79,37 +100,27 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
                 if (upgrade)
                 {
                     account.PasswordHash = hasher.Hash(request.Password!);
-                    await storage.Accounts.TryReplaceAsync(account, ct); // lost to a concurrent change: next time
+                    await accounts.TryReplaceAsync(account, ct); // lost to a concurrent change: next time
                 }
-                return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
+                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
+                return true;
             }
             var session = sessions.New(account, request.RememberMe == true, client);
-            TableTransactionAction[] actions;
+            AccountChange change;
             if (upgrade)
             {
                 account.PasswordHash = hasher.Hash(request.Password!);
                 account.LastLoginAt = time.GetUtcNow();
-                actions = [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)];
+                change = AccountChange.Of(account).AddSession(session);
             }
-            else actions = sessions.SignInActions(account, session);
-            if (await storage.Accounts.TrySubmitAsync(actions, ct))
-            {
-                log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
-                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-                return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
-            }
-            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during sign-in.");
-            await Contention.BackOffAsync(attempt, ct);
-            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (account?.PasswordHash is null) return Errors.InvalidCredentials;
-            // Changed meanwhile: upgraded by a racing sign-in (still this password), or changed or
-            // reset (then the password checked above is no longer the account's).
-            if (account.PasswordHash != verified)
-            {
-                if (!hasher.Verify(request.Password!, account.PasswordHash)) return Errors.InvalidCredentials;
-                verified = account.PasswordHash;
-            }
-        }
+            else change = sessions.SignIn(account, session);
+            if (!await accounts.TryCommitAsync(change, ct)) return false;
+            log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
+            await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
+            result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
+            return true;
+        }, "Account kept changing during sign-in.", ct);
+        return result;
     }
 
     /// <summary>The identifier's partition in the identifiers table (any other text: as if an email).</summary>
@@ -156,7 +167,7 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
         // The owner row names the owner; its account row confirms it still holds the identifier
         // (an email change or revert may have moved it). Otherwise the newest claim is the candidate.
         var candidate = owner?.AccountId ?? (hash is null ? null : claim?.AccountId);
-        var account = await storage.Accounts.GetOrNullAsync<Account>(candidate ?? Account.NewId(), Account.Row, ct);
+        var account = await accounts.GetOrNoneAsync(candidate, ct);
         if (account is null) return null;
         if (number is not null) return account.AccountNumber == number ? account : null;
         if (hash is null) return null;
@@ -165,7 +176,7 @@ public sealed class LoginService(StorageContext storage, IdentifierIndex identif
             if (account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == hash) return account;
             // A stale owner row (rare): fall back to the claim, with one more read.
             if (claim is null) return null;
-            account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);
+            account = await accounts.GetAsync(claim.AccountId, ct);
             if (account is null) return null;
         }
         return account is { EmailVerified: false, Email: not null } && EmailAddress.Hash(account.Email) == hash ? account : null;

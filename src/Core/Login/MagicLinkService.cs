@@ -5,7 +5,6 @@ using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace AccountFunctions.Core.Login;
@@ -18,7 +17,7 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// the same whether or not the address has an account. Only the verified owner of an address
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
-public sealed class MagicLinkService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class MagicLinkService(AccountsTable accounts, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
     ILogger<MagicLinkService> log)
 {
@@ -27,29 +26,29 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
         if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
         var subject = EmailAddress.Hash(email);
-        await storage.ReadyAsync();
         var decision = await limiter.HitAsync("magic", subject, security.ResendLimit, security.ResendWindow, ct);
         if (!decision.Allowed) return "accepted";
         var account = await signup.OwnerAsync(subject, ct);
         if (account is null) return "accepted";
 
         var grant = await tokens.IssueAsync(TokenPurpose.Magic, account.Id, subject, options.MagicLinkLifetime, ct);
-        for (var attempt = 0; attempt < Contention.Attempts && account is not null; attempt++)
+        // Best effort: the answer is the same whatever happens here.
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             account.MagicGrant = grant.TokenId;
             var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            var committed = await outbox.CommitWithAccountAsync(account, mail, ct);
-            if (committed)
+            if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {
                 await audit.RecordAsync(AuditEvent.MagicLinkSent, account.Id, client.IpAddress);
-                break;
+                return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await accounts.GetAsync(account.Id, ct);
             // Changed meanwhile: mail only an account that still owns the address (as forgot does).
-            if (account is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(account.Email) != subject) break;
-        }
+            if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
+            account = fresh;
+            return false;
+        }, ct);
         return "accepted";
     }
 
@@ -70,31 +69,38 @@ public sealed class MagicLinkService(StorageContext storage, SignupService signu
         // The grant is cleared with the ETag (the link and the code of one email die together), so
         // a racing write of the account (an exact one: sign-ins do not write it) makes this retry
         // with back-off, never fail.
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<SignIn> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            var account = await accounts.GetAsync(accountId, ct);
             // Superseded by a newer request, or already used through the other half of the pair.
-            if (account is null || account.MagicGrant != grant || !account.EmailVerified) return Errors.InvalidToken;
-            if (LoginService.StatusError(account) is { } refused) return refused;
+            if (account is null || account.MagicGrant != grant || !account.EmailVerified)
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
+            if (LoginService.StatusError(account) is { } refused)
+            {
+                result = refused;
+                return true;
+            }
             if (account.MfaEnabled)
             {
                 // The link is spent either way; the session comes from the second step.
                 account.MagicGrant = null;
-                if (await storage.Accounts.TryReplaceAsync(account, ct)) return SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
-                continue;
+                if (!await accounts.TryReplaceAsync(account, ct)) return false;
+                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
+                return true;
             }
             var session = sessions.New(account, request.RememberMe == true, client);
             account.MagicGrant = null;
             account.LastLoginAt = time.GetUtcNow();
-            if (await storage.Accounts.TrySubmitAsync(
-                [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)], ct))
-            {
-                log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
-                await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-                return SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
-            }
-        }
-        throw new ConcurrencyConflictException("Account kept changing during sign-in by email.");
+            if (!await accounts.TryCommitAsync(AccountChange.Of(account).AddSession(session), ct)) return false;
+            log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
+            await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
+            result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
+            return true;
+        }, "Account kept changing during sign-in by email.", ct);
+        return result;
     }
 }

@@ -25,7 +25,7 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
-public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
+public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
     RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
@@ -36,7 +36,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         var now = time.GetUtcNow();
         var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         var secret = RandomNumberGenerator.GetBytes(32);
-        await storage.Tokens.AddEntityAsync(new MfaTokenRow
+        await tokenRows.AddAsync(new MfaTokenRow
         {
             PartitionKey = id,
             AccountId = accountId,
@@ -59,8 +59,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         if (request.RecoveryCode is { Length: > 64 }) return Errors.Validation("recoveryCode", "Too long.");
         if (!TryParse(request.MfaToken, out var tokenId, out var secret)) return Errors.InvalidToken;
 
-        await storage.ReadyAsync();
-        var row = await storage.Tokens.GetOrNullAsync<MfaTokenRow>(tokenId, MfaTokenRow.Row, ct);
+        var row = await tokenRows.GetAsync<MfaTokenRow>(tokenId, MfaTokenRow.Row, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt
             || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash)))
             return Errors.InvalidToken;
@@ -72,11 +71,11 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         var attempt = await ReserveTryAsync(tokenId, tries + 1, ct);
         if (attempt is null)
         {
-            await storage.Tokens.DeleteIfExistsAsync(tokenId, MfaTokenRow.Row, ct);
+            await tokenRows.RemoveAsync(tokenId, MfaTokenRow.Row, ct);
             return Errors.InvalidToken;
         }
 
-        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(row.AccountId, ct);
         if (account is null || !account.MfaEnabled) return Errors.InvalidToken; // gone, or MFA turned off meanwhile: sign in again
         if (LoginService.StatusError(account) is { } refused) return refused;
 
@@ -87,7 +86,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         if (step is null && recoveryRow is null)
         {
             await limiter.HitAsync(Limit, account.Id, int.MaxValue, lockout.Duration, ct);
-            if (attempt >= Tries) await storage.Tokens.DeleteIfExistsAsync(tokenId, MfaTokenRow.Row, ct);
+            if (attempt >= Tries) await tokenRows.RemoveAsync(tokenId, MfaTokenRow.Row, ct);
             log.LogInformation("Wrong second factor for account {AccountId} (try {Try})", account.Id, attempt);
             await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCode.Code)));
             return Errors.InvalidCode;
@@ -95,7 +94,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
 
         // The token first (a racer with the same token loses here), then the code (a racer with
         // another token but the same code loses there), then the session.
-        if (!await storage.Tokens.TryConsumeAsync(row, MfaTokenRow.Row, ct)) return Errors.InvalidToken;
+        if (!await tokenRows.TryConsumeAsync(row, MfaTokenRow.Row, ct)) return Errors.InvalidToken;
         var codeUsed = step is { } s ? await totp.ClaimStepAsync(account.Id, s, ct) : await recovery.UseAsync(recoveryRow!, ct);
         if (!codeUsed) return Errors.InvalidCode;
 
@@ -103,43 +102,49 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
         // only when this step is newer than the stored one. Otherwise (a recovery code, or a racer
         // already moved it past) the session needs no ETag and cannot conflict with other sign-ins.
         var previousStep = account.TotpLastStep;
-        for (var round = 0; round < Contention.Attempts; round++)
+        Result<SignIn> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (round > 0) await Contention.BackOffAsync(round - 1, ct);
             var session = sessions.New(account, row.RememberMe, client);
-            TableTransactionAction[] actions;
+            AccountChange change;
             if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last))
             {
                 account.TotpLastStep = accepted;
                 account.LastLoginAt = time.GetUtcNow();
-                actions = [new TableTransactionAction(TableTransactionActionType.UpdateReplace, account, account.ETag), SessionService.Add(session)];
+                change = AccountChange.Of(account).AddSession(session);
             }
-            else actions = sessions.SignInActions(account, session);
-            if (await storage.Accounts.TrySubmitAsync(actions, ct))
+            else change = sessions.SignIn(account, session);
+            if (await accounts.TryCommitAsync(change, ct))
             {
                 if (step is not null && previousStep != account.TotpLastStep) await totp.ForgetStepAsync(account.Id, previousStep, ct);
                 log.LogInformation("Account {AccountId} signed in with {Factor}, session {SessionId}", account.Id,
                     step is null ? "a recovery code" : "an authenticator code", session.SessionId);
                 await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
                     AuditLog.Detail(("session", session.SessionId), ("factor", step is null ? "recovery_code" : "totp")));
-                return SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
+                result = SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
+                return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
-            if (account is null || !account.MfaEnabled) return Errors.InvalidToken;
-            if (LoginService.StatusError(account) is { } blocked) return blocked;
-        }
-        throw new ConcurrencyConflictException("Account kept changing during the second sign-in step.");
+            var fresh = await accounts.GetAsync(row.AccountId, ct);
+            if (fresh is null || !fresh.MfaEnabled) result = Errors.InvalidToken;
+            else if (LoginService.StatusError(fresh) is { } blocked) result = blocked;
+            else
+            {
+                account = fresh;
+                return false;
+            }
+            return true;
+        }, "Account kept changing during the second sign-in step.", ct);
+        return result;
     }
 
     /// <summary>How many tries the token has had, and whether it was already used.</summary>
     private async Task<(int Tries, bool Consumed)> TriesAsync(string tokenId, CancellationToken ct)
     {
         var (tries, consumed) = (0, false);
-        await foreach (var e in storage.Tokens.QueryAsync<TableEntity>(
-            e => e.PartitionKey == tokenId && e.RowKey.CompareTo(MfaTokenRow.TryPrefix) >= 0, select: ["RowKey"], cancellationToken: ct))
+        foreach (var key in await tokenRows.ListKeysFromAsync(tokenId, MfaTokenRow.TryPrefix, ct))
         {
-            if (e.RowKey.StartsWith(MfaTokenRow.TryPrefix, StringComparison.Ordinal)) tries++;
-            else if (e.RowKey.StartsWith(TableResults.MarkerPrefix, StringComparison.Ordinal)) consumed = true;
+            if (key.StartsWith(MfaTokenRow.TryPrefix, StringComparison.Ordinal)) tries++;
+            else if (key.StartsWith(TableResults.MarkerPrefix, StringComparison.Ordinal)) consumed = true;
         }
         return (tries, consumed);
     }
@@ -148,7 +153,7 @@ public sealed class MfaChallenges(StorageContext storage, TotpCodes totp, Recove
     private async Task<int?> ReserveTryAsync(string tokenId, int from, CancellationToken ct)
     {
         for (var n = from; n <= Tries; n++)
-            if (await storage.Tokens.TryAddAsync(new TableEntity(tokenId, MfaTokenRow.TryPrefix + n) { ["At"] = time.GetUtcNow() }, ct))
+            if (await tokenRows.TryAddMarkerAsync(tokenId, MfaTokenRow.TryPrefix + n, "At", time.GetUtcNow(), ct))
                 return n;
         return null;
     }

@@ -21,37 +21,37 @@ public sealed record DisableTotpRequest(string? CurrentPassword, string? Code);
 /// account without one, a current code) and clears the secret and the recovery set. Sessions are
 /// kept either way.
 /// </summary>
-public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
+public sealed class MfaService(AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
     RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
 {
     public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var secret = TotpCodes.NewSecret();
         var sealedSecret = await totp.EncryptAsync(caller.AccountId, secret);
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<TotpSetup> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-            if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
+            var account = await accounts.GetAsync(caller.AccountId, ct);
+            if (account is null || account.MfaEnabled)
+            {
+                result = account is null ? Errors.Unauthorized : Errors.MfaAlreadyEnabled;
+                return true;
+            }
             account.TotpPendingSecret = sealedSecret;
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
-            {
-                var label = account.Email ?? account.AccountNumber ?? account.Id;
-                return new TotpSetup(TotpCodes.Base32(secret), OtpauthUri(options.Issuer, label, secret));
-            }
-        }
-        throw new ConcurrencyConflictException("Account kept changing during MFA setup.");
+            if (!await accounts.TryReplaceAsync(account, ct)) return false;
+            var label = account.Email ?? account.AccountNumber ?? account.Id;
+            result = new TotpSetup(TotpCodes.Base32(secret), OtpauthUri(options.Issuer, label, secret));
+            return true;
+        }, "Account kept changing during MFA setup.", ct);
+        return result;
     }
 
     public async Task<Result<RecoveryCodesView>> ConfirmAsync(Caller caller, ConfirmTotpRequest request, CancellationToken ct = default)
     {
         if (request.Code is null) return Errors.Validation("code", "A code from the authenticator app is required.");
         if (!TotpCodes.IsWellFormed(request.Code)) return Errors.Validation("code", "The code is 6 digits.");
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
         if (account.TotpPendingSecret is not { } pending) return Errors.MfaSetupRequired;
@@ -68,9 +68,9 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
         // Two confirmations racing with one code: one claims the step, the other is refused.
         if (!await totp.ClaimStepAsync(account.Id, step.Value, ct)) return Errors.InvalidCode;
 
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<RecoveryCodesView> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             var set = Account.NewId();
             var (codes, rows) = RecoveryCodes.New(account.Id, set, time.GetUtcNow());
             account.MfaEnabled = true;
@@ -79,26 +79,32 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             account.TotpLastStep = step;
             account.RecoveryCodeSet = set;
             account.UpdatedAt = time.GetUtcNow();
-            List<TableTransactionAction> actions = [new(TableTransactionActionType.UpdateReplace, account, account.ETag),
-                .. rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r))];
-            if (await storage.Accounts.TrySubmitAsync(actions, ct))
+            var change = AccountChange.Of(account);
+            foreach (var r in rows) change.Add(r);
+            if (await accounts.TryCommitAsync(change, ct))
             {
                 log.LogInformation("Account {AccountId} turned on two-factor authentication", account.Id);
                 await audit.RecordAsync(AuditEvent.MfaEnabled, account.Id, caller.IpAddress, null);
-                return new RecoveryCodesView(codes);
+                result = new RecoveryCodesView(codes);
+                return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-            if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
-            if (account.TotpPendingSecret != pending) return Errors.InvalidCode; // a newer setup replaced the secret
-        }
-        throw new ConcurrencyConflictException("Account kept changing during MFA confirmation.");
+            var fresh = await accounts.GetAsync(caller.AccountId, ct);
+            if (fresh is null) result = Errors.Unauthorized;
+            else if (fresh.MfaEnabled) result = Errors.MfaAlreadyEnabled;
+            else if (fresh.TotpPendingSecret != pending) result = Errors.InvalidCode; // a newer setup replaced the secret
+            else
+            {
+                account = fresh;
+                return false;
+            }
+            return true;
+        }, "Account kept changing during MFA confirmation.", ct);
+        return result;
     }
 
     public async Task<Result<bool>> DisableAsync(Caller caller, DisableTotpRequest request, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (account.PasswordHash is not null)
         {
@@ -126,17 +132,17 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
             }
         }
 
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<bool> result = true;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            if (!account!.MfaEnabled && account.TotpPendingSecret is null && account.RecoveryCodeSet is null) return true;
+            if (!account.MfaEnabled && account.TotpPendingSecret is null && account.RecoveryCodeSet is null) return true;
             account.MfaEnabled = false;
             account.TotpSecret = null;
             account.TotpPendingSecret = null;
             account.TotpLastStep = null;
             account.RecoveryCodeSet = null;
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            if (await accounts.TryReplaceAsync(account, ct))
             {
                 // The codes died with the set and the steps with the secret; their rows go too.
                 await recovery.DeleteAllAsync(account.Id, ct);
@@ -145,10 +151,16 @@ public sealed class MfaService(StorageContext storage, TotpCodes totp, RecoveryC
                 await audit.RecordAsync(AuditEvent.MfaDisabled, account.Id, caller.IpAddress, null);
                 return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-        }
-        throw new ConcurrencyConflictException("Account kept changing while turning MFA off.");
+            var fresh = await accounts.GetAsync(caller.AccountId, ct);
+            if (fresh is null)
+            {
+                result = Errors.Unauthorized;
+                return true;
+            }
+            account = fresh;
+            return false;
+        }, "Account kept changing while turning MFA off.", ct);
+        return result;
     }
 
     /// <summary>The Key URI Format authenticator apps read: otpauth://totp/Issuer:label?secret=…&amp;issuer=….</summary>

@@ -11,7 +11,7 @@ namespace AccountFunctions.Core.Mfa;
 /// spaces do not matter when typed. Stored only as SHA-256(account id : code) in the row key
 /// (a plain hash is enough for 80 random bits). Used once through a consumption marker.
 /// </summary>
-public sealed class RecoveryCodes(StorageContext storage)
+public sealed class RecoveryCodes(AccountsTable accounts)
 {
     public const int Count = 10;
     public const int Length = 16;
@@ -37,23 +37,15 @@ public sealed class RecoveryCodes(StorageContext storage)
     {
         var normalized = Normalize(typed);
         if (normalized is null || account.RecoveryCodeSet is null) return null;
-        var row = await storage.Accounts.GetOrNullAsync<RecoveryCodeRow>(account.Id, RowKeyFor(account.Id, normalized), ct);
+        var row = await accounts.GetRowAsync<RecoveryCodeRow>(account.Id, RowKeyFor(account.Id, normalized), ct);
         return row?.Set == account.RecoveryCodeSet ? row : null;
     }
 
     /// <summary>Of any number of racers with one code, exactly one gets true.</summary>
-    public Task<bool> UseAsync(RecoveryCodeRow row, CancellationToken ct) => storage.Accounts.TryConsumeAsync(row, row.RowKey, ct);
+    public Task<bool> UseAsync(RecoveryCodeRow row, CancellationToken ct) => accounts.TryConsumeAsync(row, row.RowKey, ct);
 
     /// <summary>Removes every recovery row of the account (they are dead already once the set is cleared).</summary>
-    public async Task DeleteAllAsync(string accountId, CancellationToken ct)
-    {
-        var (from, to) = (RecoveryCodeRow.Prefix, RecoveryCodeRow.Prefix + "~");
-        var keys = new List<string>();
-        await foreach (var row in storage.Accounts.QueryAsync<TableEntity>(
-            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, select: ["RowKey"], cancellationToken: ct))
-            keys.Add(row.RowKey);
-        foreach (var key in keys) await storage.Accounts.DeleteIfExistsAsync(accountId, key, ct);
-    }
+    public Task DeleteAllAsync(string accountId, CancellationToken ct) => accounts.RemoveAllAsync(accountId, RecoveryCodeRow.Prefix, ct);
 
     private static string? Normalize(string typed)
     {

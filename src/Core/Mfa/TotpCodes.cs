@@ -17,7 +17,7 @@ namespace AccountFunctions.Core.Mfa;
 /// the account's ETag) and its marker row <c>~used-totp-{step}</c> in the account's partition is
 /// inserted by this caller: the insert is the lock, atomic on Azurite too.
 /// </summary>
-public sealed class TotpCodes(TokenKeys keys, StorageContext storage, TimeProvider time)
+public sealed class TotpCodes(TokenKeys keys, AccountsTable accounts, TimeProvider time)
 {
     public const int SecretBytes = 20; // 160 bits, RFC 4226's recommendation for SHA-1
     private const string Version = "v1.";
@@ -83,25 +83,17 @@ public sealed class TotpCodes(TokenKeys keys, StorageContext storage, TimeProvid
 
     /// <summary>Claims a step for the account: of any number of racers with one code, exactly one gets true.</summary>
     public Task<bool> ClaimStepAsync(string accountId, long step, CancellationToken ct) =>
-        storage.Accounts.TryAddAsync(new TableEntity(accountId, StepMarker(step)) { ["ConsumedAt"] = time.GetUtcNow() }, ct);
+        accounts.TryAddMarkerAsync(accountId, StepMarker(step), time.GetUtcNow(), ct);
 
     /// <summary>
     /// Drops the marker of a step the account row has since moved past (TotpLastStep is newer),
     /// so markers do not pile up: only the latest one or two stay.
     /// </summary>
     public Task ForgetStepAsync(string accountId, long? step, CancellationToken ct) =>
-        step is { } s ? storage.Accounts.DeleteIfExistsAsync(accountId, StepMarker(s), ct) : Task.CompletedTask;
+        step is { } s ? accounts.RemoveAsync(accountId, StepMarker(s), ct) : Task.CompletedTask;
 
     /// <summary>Drops every step marker of the account (MFA turned off: a new secret starts afresh).</summary>
-    public async Task ForgetAllStepsAsync(string accountId, CancellationToken ct)
-    {
-        var (from, to) = (StepMarker(0)[..^12], StepMarker(0)[..^12] + "~");
-        var keys = new List<string>();
-        await foreach (var e in storage.Accounts.QueryAsync<TableEntity>(
-            e => e.PartitionKey == accountId && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, select: ["RowKey"], cancellationToken: ct))
-            keys.Add(e.RowKey);
-        foreach (var key in keys) await storage.Accounts.DeleteIfExistsAsync(accountId, key, ct);
-    }
+    public Task ForgetAllStepsAsync(string accountId, CancellationToken ct) => accounts.RemoveAllAsync(accountId, StepMarker(0)[..^12], ct);
 
     public static string StepMarker(long step) => $"{TableResults.MarkerPrefix}totp-{step:D12}";
 

@@ -10,7 +10,7 @@ namespace AccountFunctions.Core.Profile;
 /// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
 /// object of at most 4 KiB. Everything is checked before anything is written.
 /// </summary>
-public sealed class ProfileService(StorageContext storage, PasswordHasher hasher, RateLimiter limiter, LoginThrottleOptions lockout,
+public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher, RateLimiter limiter, LoginThrottleOptions lockout,
     AccountDeletion deletion, TimeProvider time)
 {
     /// <summary>
@@ -21,10 +21,9 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
     public async Task<Result<bool>> DeleteAsync(string accountId, string? currentPassword, CancellationToken ct = default)
     {
         if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
-        await storage.ReadyAsync();
         var throttle = await limiter.PeekAsync("delete-me", accountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
         if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var account = await accounts.GetAsync(accountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (!hasher.Verify(currentPassword, account.PasswordHash))
         {
@@ -76,20 +75,27 @@ public sealed class ProfileService(StorageContext storage, PasswordHasher hasher
         }
         if (errors.Count > 0) return Errors.Validation(errors);
 
-        await storage.ReadyAsync();
         // Two edits can always both apply (each is re-applied to the row as read): retry with
         // back-off rather than answer 409.
-        for (var attempt = 0; attempt < Contention.Attempts * 2; attempt++)
+        Result<AccountView> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-            if (changes.Count == 0) return AccountView.From(account);
-            foreach (var change in changes) change(account);
-            account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct)) return AccountView.From(account);
-        }
-        throw new ConcurrencyConflictException("Account kept changing during a profile update.");
+            var account = await accounts.GetAsync(accountId, ct);
+            if (account is null)
+            {
+                result = Errors.Unauthorized;
+                return true;
+            }
+            if (changes.Count > 0)
+            {
+                foreach (var change in changes) change(account);
+                account.UpdatedAt = time.GetUtcNow();
+                if (!await accounts.TryReplaceAsync(account, ct)) return false;
+            }
+            result = AccountView.From(account);
+            return true;
+        }, "Account kept changing during a profile update.", ct);
+        return result;
 
         void Text(string name, JsonElement value, int max, Action<Account, string?> set, bool multiline = false)
         {

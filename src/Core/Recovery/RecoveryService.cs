@@ -24,7 +24,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
 /// commit in one transaction, and every session ends.
 /// </summary>
-public sealed class RecoveryService(StorageContext storage, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, SignupService signup, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
     LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
@@ -34,7 +34,6 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
         if (!EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
-        await storage.ReadyAsync();
         // Per IP (RateLimits__Forgot, before the request gets here): told openly, it says nothing
         // about any address. Per address: silent, still 202.
         var subject = EmailAddress.Hash(email);
@@ -50,23 +49,24 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
 
         var grant = await tokens.IssueAsync(TokenPurpose.Reset, account.Id, subject, options.PasswordResetTokenLifetime, ct);
-        for (var attempt = 0; attempt < Contention.Attempts && account is not null; attempt++)
+        // Best effort: the answer is the same whatever happens here.
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
             account.ResetGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
             var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            var committed = await outbox.CommitWithAccountAsync(account, mail, ct);
-            if (committed)
+            if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {
                 await audit.RecordAsync(AuditEvent.PasswordResetRequested, account.Id, client.IpAddress);
-                break;
+                return true;
             }
-            account = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
+            var fresh = await accounts.GetAsync(account.Id, ct);
             // Changed meanwhile: mail only an account that still owns the address.
-            if (account is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(account.Email) != subject) break;
-        }
+            if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
+            account = fresh;
+            return false;
+        }, ct);
         return Accepted;
     }
 
@@ -78,10 +78,10 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         await tokens.MaterializeAsync(id);
-        await storage.Tokens.GetOrNullAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
-        await storage.Tokens.GetOrNullAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
-        await storage.Accounts.GetOrNullAsync<Account>(Account.NewId(), Account.Row, ct);
-        await storage.Audit.GetOrNullAsync<AuditRow>(AuditLog.AccountPartition(id), id, ct); // where the audit event would go
+        await tokenRows.GetAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
+        await tokenRows.GetAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
+        await accounts.GetAsync(Account.NewId(), ct);
+        await audit.PeekAsync(id, ct); // where the audit event would go
     }
 
     public async Task<Result<bool>> ResetAsync(ResetRequest request, ClientInfo client, CancellationToken ct = default)
@@ -96,19 +96,19 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         var grant = link.Value!.PartitionKey;
         var passwordHash = hasher.Hash(request.NewPassword);
 
-        for (var attempt = 0; ; attempt++)
+        var superseded = false;
+        await Optimistic.RetryAsync(async _ =>
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(link.Value.AccountId, Account.Row, ct);
+            var account = await accounts.GetAsync(link.Value.AccountId, ct);
             // Superseded by a newer request (or the account is gone).
-            if (account is null || account.ResetGrant != grant) return Errors.InvalidToken;
+            if (account is null || account.ResetGrant != grant) return superseded = true;
             account.PasswordHash = passwordHash;
             account.ResetGrant = null;
             account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
             account.UpdatedAt = time.GetUtcNow();
-            if (await CommitWithNoticeAsync(account, null, ct)) break;
-            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during password reset.");
-            await Contention.BackOffAsync(attempt, ct);
-        }
+            return await CommitWithNoticeAsync(account, null, ct);
+        }, "Account kept changing during password reset.", ct);
+        if (superseded) return Errors.InvalidToken;
         await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordReset, link.Value.AccountId, client.IpAddress);
@@ -124,8 +124,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     {
         if (request.CurrentPassword is null) return Errors.Validation("currentPassword", "The current password is required.");
         if (request.NewPassword is null) return Errors.Validation("newPassword", "A new password is required.");
-        await storage.ReadyAsync();
-        var account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(caller.AccountId, ct);
         if (account is null) return Errors.Unauthorized;
         if (NewPasswordError(request.NewPassword, account.Email) is { } weak) return weak;
 
@@ -141,22 +140,26 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
         }
 
         var passwordHash = hasher.Hash(request.NewPassword);
-        for (var attempt = 0; ; attempt++)
+        Error? stopped = null;
+        await Optimistic.RetryAsync(async attempt =>
         {
+            if (attempt > 0)
+            {
+                var fresh = await accounts.GetAsync(caller.AccountId, ct);
+                // Gone, or the caller's own session ended meanwhile (signed out elsewhere): nothing to keep.
+                if (fresh is null || await accounts.GetSessionAsync(caller.AccountId, caller.SessionId, ct) is null)
+                    stopped = Errors.Unauthorized;
+                // Changed by someone else meanwhile: the current password we checked is no longer current.
+                else if (fresh.PasswordHash != verified) stopped = Errors.WrongPassword;
+                if (stopped is not null) return true;
+                account = fresh!;
+            }
             account.PasswordHash = passwordHash;
             account.SessionEpoch++; // the other sessions end, also one a racing sign-in commits later
             account.UpdatedAt = time.GetUtcNow();
-            if (await CommitWithNoticeAsync(account, caller.SessionId, ct)) break;
-            if (attempt + 1 >= Contention.Attempts) throw new ConcurrencyConflictException("Account kept changing during password change.");
-            await Contention.BackOffAsync(attempt, ct);
-            account = await storage.Accounts.GetOrNullAsync<Account>(caller.AccountId, Account.Row, ct);
-            if (account is null) return Errors.Unauthorized;
-            // The caller's own session ended meanwhile (signed out elsewhere): nothing to keep.
-            if (await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + caller.SessionId, ct) is null)
-                return Errors.Unauthorized;
-            // Changed by someone else meanwhile: the current password we checked is no longer current.
-            if (account.PasswordHash != verified) return Errors.WrongPassword;
-        }
+            return await CommitWithNoticeAsync(account, caller.SessionId, ct);
+        }, "Account kept changing during password change.", ct);
+        if (stopped is not null) return stopped;
         await sweeper.EndSessionsAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
         log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordChanged, caller.AccountId, client.IpAddress);
@@ -169,18 +172,12 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     /// </summary>
     private async Task<bool> CommitWithNoticeAsync(Account account, string? keepSessionId, CancellationToken ct)
     {
-        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateReplace, account, account.ETag) };
-        if (keepSessionId is not null)
-            actions.Add(new(TableTransactionActionType.UpdateMerge,
-                new TableEntity(account.Id, SessionRow.Prefix + keepSessionId) { [nameof(SessionRow.Epoch)] = account.SessionEpoch }, Azure.ETag.All));
-        OutboxRow? mail = null;
+        var change = AccountChange.Of(account);
+        if (keepSessionId is not null) change.KeepSession(keepSessionId, account.SessionEpoch);
         if (account is { EmailVerified: true, Email: not null })
-        {
-            mail = outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
-                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" });
-            actions.Add(Outbox.Add(mail));
-        }
-        return await outbox.CommitAsync(mail is null ? [] : [mail], () => storage.Accounts.TrySubmitAsync(actions, ct), ct);
+            change.Send(outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
+                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }));
+        return await outbox.CommitAsync(change, ct);
     }
 
     /// <summary>
@@ -190,7 +187,7 @@ public sealed class RecoveryService(StorageContext storage, SignupService signup
     private async Task<string?> PeekEmailAsync(string token, CancellationToken ct)
     {
         if (await tokens.PeekLinkAsync(TokenPurpose.Reset, token, ct) is not { } row) return null;
-        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(row.AccountId, ct);
         return account?.Email;
     }
 

@@ -11,7 +11,7 @@ namespace AccountFunctions.Core.Security;
 /// Its decision uses the shared count it last saw plus its own unsynced hits, so one instance is
 /// exact and N instances can together let through at most N × SyncEvery extra requests per window.
 /// </summary>
-public sealed class ClientLimiter(StorageContext storage, RateLimitOptions options, TimeProvider time)
+public sealed class ClientLimiter(LimitsTable limits, RateLimitOptions options, TimeProvider time)
 {
     private const int MaxTracked = 50_000;
 
@@ -96,22 +96,25 @@ public sealed class ClientLimiter(StorageContext storage, RateLimitOptions optio
 
     private async Task<int> AddAsync(string group, string subject, long start, LimitRule rule, int add, CancellationToken ct)
     {
-        await storage.ReadyAsync();
         var pk = $"ip-{group}-{Hashes.Sha256Hex(subject)}";
-        var rk = start.ToString("D19");
-        for (var attempt = 0; attempt < 20; attempt++)
+        var rk = LimitsTable.WindowKey(start);
+        var total = int.MaxValue; // heavy contention on one counter: refuse rather than let hits through uncounted
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
+            var row = await limits.GetAsync(pk, rk, ct);
             if (row is null)
             {
                 var fresh = new LimitRow { PartitionKey = pk, RowKey = rk, Count = add, WindowEnd = new DateTimeOffset(start, TimeSpan.Zero) + rule.Window };
-                if (await storage.Limits.TryAddAsync(fresh, ct)) return add;
-                continue;
+                if (!await limits.TryStartAsync(fresh, ct)) return false;
+                total = add;
+                return true;
             }
             row.Count += add;
-            if (await storage.Limits.TryReplaceAsync(row, ct)) return row.Count;
-        }
-        return int.MaxValue; // heavy contention on one counter: refuse rather than let hits through uncounted
+            if (!await limits.TryCountAsync(row, ct)) return false;
+            total = row.Count;
+            return true;
+        }, ct);
+        return total;
     }
 
     private void Prune(DateTimeOffset now)

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AccountFunctions.Core.Security;
@@ -29,7 +28,7 @@ public sealed record Redeemed(string AccountId, string Grant, string Subject);
 /// checks it in constant time, then consumes it (TableResults.TryConsumeAsync: a marker insert) before
 /// the caller's side effect, so of any number of racers exactly one wins.
 /// </summary>
-public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimeProvider time)
+public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts, TokenKeys keys, TimeProvider time)
 {
     public const int CodeAttempts = 5;
 
@@ -49,7 +48,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
             Grant = link.PartitionKey,
         };
         // Replacing the code row is what makes an earlier code dead.
-        await Task.WhenAll(storage.Tokens.AddEntityAsync(link, ct), storage.Tokens.UpsertEntityAsync(code, TableUpdateMode.Replace, ct));
+        await Task.WhenAll(tokenRows.AddAsync(link, ct), tokenRows.SetCodeAsync(code, ct));
         return new Grant(link.PartitionKey, code.Nonce);
     }
 
@@ -60,7 +59,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     public async Task<string> IssueLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
     {
         var (link, secret) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct);
-        await storage.Tokens.AddEntityAsync(link, ct);
+        await tokenRows.AddAsync(link, ct);
         return link.PartitionKey + "." + Base64UrlEncoder.Encode(secret);
     }
 
@@ -72,7 +71,6 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     private async Task<(LinkTokenRow Link, byte[] Secret)> NewLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime,
         CancellationToken ct, string? codePartition = null)
     {
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         var secret = await SecretAsync(tokenId);
@@ -87,7 +85,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
             CreatedAt = now,
         };
         var index = new TokenIndexRow { PartitionKey = accountId, RowKey = TokenIndexRow.Key(link.ExpiresAt, tokenId), TokenId = tokenId, CodePartition = codePartition };
-        await Task.WhenAll(storage.Accounts.UpsertEntityAsync(index, TableUpdateMode.Replace, ct), PruneExpiredAsync(accountId, now, ct));
+        await Task.WhenAll(accounts.SetAsync(index, ct), PruneExpiredAsync(accountId, now, ct));
         return (link, secret);
     }
 
@@ -98,35 +96,23 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     /// </summary>
     public async Task RemoveLinkAsync(TokenIndexRow index, CancellationToken ct = default, bool withCode = false)
     {
-        await storage.Tokens.DeleteIfExistsAsync(index.TokenId, LinkTokenRow.Row, ct);
-        await storage.Tokens.DeleteIfExistsAsync(index.TokenId, TableResults.MarkerPrefix + LinkTokenRow.Row, ct);
+        await tokenRows.RemoveAsync(index.TokenId, LinkTokenRow.Row, ct);
+        await tokenRows.RemoveAsync(index.TokenId, TableResults.MarkerPrefix + LinkTokenRow.Row, ct);
         if (withCode && index.CodePartition is { Length: > 0 } partition) await RemoveCodesAsync(partition, index.PartitionKey, ct);
-        await storage.Accounts.DeleteIfExistsAsync(index.PartitionKey, index.RowKey, ct);
+        await accounts.RemoveAsync(index.PartitionKey, index.RowKey, ct);
     }
 
     /// <summary>An account's code row in a code partition and its consumption markers (<c>~used-{account id}-{nonce}</c>).</summary>
     public async Task RemoveCodesAsync(string partition, string accountId, CancellationToken ct = default)
     {
-        await storage.Tokens.DeleteIfExistsAsync(partition, accountId, ct);
-        var (from, to) = (TableResults.MarkerPrefix + accountId + "-", TableResults.MarkerPrefix + accountId + ".");
-        var markers = new List<TableEntity>();
-        await foreach (var m in storage.Tokens.QueryAsync<TableEntity>(
-            e => e.PartitionKey == partition && e.RowKey.CompareTo(from) >= 0 && e.RowKey.CompareTo(to) < 0, cancellationToken: ct))
-            markers.Add(m);
-        foreach (var m in markers) await storage.Tokens.DeleteIfExistsAsync(m.PartitionKey, m.RowKey, ct);
+        await tokenRows.RemoveAsync(partition, accountId, ct);
+        await tokenRows.RemoveRangeAsync(partition, TableResults.MarkerPrefix + accountId + "-", TableResults.MarkerPrefix + accountId + ".", ct);
     }
 
     private async Task PruneExpiredAsync(string accountId, DateTimeOffset now, CancellationToken ct)
     {
-        var (from, to) = (TokenIndexRow.Prefix, TokenIndexRow.Prefix + now.UtcTicks.ToString("D19"));
-        var expired = new List<TokenIndexRow>();
-        await foreach (var row in storage.Accounts.QueryAsync<TokenIndexRow>(
-            r => r.PartitionKey == accountId && r.RowKey.CompareTo(from) >= 0 && r.RowKey.CompareTo(to) < 0, maxPerPage: 20, cancellationToken: ct))
-        {
-            expired.Add(row);
-            if (expired.Count == 20) break; // bounded; the next issue prunes on
-        }
-        foreach (var row in expired) await RemoveLinkAsync(row, ct);
+        // Bounded: the next issue prunes on.
+        foreach (var row in await accounts.ListExpiredTokenIndexAsync(accountId, now, 20, ct)) await RemoveLinkAsync(row, ct);
     }
 
     /// <summary>The token string that goes into an email link.</summary>
@@ -160,8 +146,7 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     public async Task<LinkTokenRow?> PeekLinkAsync(string purpose, string? token, CancellationToken ct = default)
     {
         if (!TryParse(token, out var tokenId, out var secret)) return null;
-        await storage.ReadyAsync();
-        var row = await storage.Tokens.GetOrNullAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
+        var row = await tokenRows.GetAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
         if (row is null || row.Purpose != purpose) return null;
         if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash))) return null;
         return time.GetUtcNow() < row.ExpiresAt ? row : null;
@@ -172,10 +157,10 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     {
         if (await PeekLinkAsync(purpose, token, ct) is not { } row) return Errors.InvalidToken;
         var tokenId = row.PartitionKey;
-        if (!await storage.Tokens.TryConsumeAsync(row, LinkTokenRow.Row, ct)) return Errors.InvalidToken;
+        if (!await tokenRows.TryConsumeAsync(row, LinkTokenRow.Row, ct)) return Errors.InvalidToken;
         // The code sent with this link dies with it (only if it still belongs to the same grant).
-        var code = await storage.Tokens.GetOrNullAsync<CodeRow>(CodePartition(purpose, row.Subject), row.AccountId, ct);
-        if (code is not null && code.Grant == tokenId) await storage.Tokens.TryConsumeAsync(code, CodeVersion(code), ct);
+        var code = await tokenRows.GetAsync<CodeRow>(CodePartition(purpose, row.Subject), row.AccountId, ct);
+        if (code is not null && code.Grant == tokenId) await tokenRows.TryConsumeAsync(code, CodeVersion(code), ct);
         return row;
     }
 
@@ -186,34 +171,31 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     public async Task<Result<CodeRow>> RedeemCodeAsync(string purpose, string subject, string? code, CancellationToken ct = default)
     {
         if (code is null || code.Length != 6 || !code.All(char.IsAsciiDigit)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
         var partition = CodePartition(purpose, subject);
-        var rows = new List<CodeRow>();
-        await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition && r.RowKey.CompareTo(TableResults.MarkerPrefix) < 0,
-            maxPerPage: 20, cancellationToken: ct))
-        {
-            rows.Add(r);
-            if (rows.Count == 20) break;
-        }
+        var rows = await tokenRows.ListCodesAsync(partition, 20, ct);
         var presented = Encoding.ASCII.GetBytes(code);
         foreach (var candidate in rows)
         {
             var row = candidate;
+            CodeRow? consumed = null;
             // Retry on ETag conflicts: a concurrent wrong guess changes the ETag without killing the code.
-            for (var attempt = 0; attempt < 10 && row is not null; attempt++)
+            await Optimistic.TryRetryAsync(async _ =>
             {
-                if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) break;
+                if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) return true;
                 var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
-                if (!CryptographicOperations.FixedTimeEquals(presented, expected)) break;
-                if (await storage.Tokens.TryConsumeAsync(row, CodeVersion(row), ct))
+                if (!CryptographicOperations.FixedTimeEquals(presented, expected)) return true;
+                if (await tokenRows.TryConsumeAsync(row, CodeVersion(row), ct))
                 {
-                    await storage.Tokens.DeleteIfExistsAsync(row.Grant, LinkTokenRow.Row, ct);
-                    return row;
+                    await tokenRows.RemoveAsync(row.Grant, LinkTokenRow.Row, ct);
+                    consumed = row;
+                    return true;
                 }
-                var nonce = row.Nonce;
-                row = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
-                if (row is not null && row.Nonce != nonce) row = null;
-            }
+                var fresh = await tokenRows.GetAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+                if (fresh is null || fresh.Nonce != row.Nonce) return true;
+                row = fresh;
+                return false;
+            }, ct);
+            if (consumed is not null) return consumed;
         }
         foreach (var candidate in rows) await SpendAttemptAsync(candidate, ct);
         return Errors.InvalidToken;
@@ -222,22 +204,22 @@ public sealed class OneTimeTokens(StorageContext storage, TokenKeys keys, TimePr
     private async Task SpendAttemptAsync(CodeRow row, CancellationToken ct)
     {
         var nonce = row.Nonce;
-        for (var attempt = 0; attempt < 20; attempt++)
+        await Optimistic.RetryAsync(async _ =>
         {
             if (row.AttemptsLeft <= 1)
             {
-                if (await storage.Tokens.TryDeleteAsync(row, ct)) return;
+                if (await tokenRows.TryDeleteAsync(row, ct)) return true;
             }
             else
             {
                 row.AttemptsLeft--;
-                if (await storage.Tokens.TryReplaceAsync(row, ct)) return;
+                if (await tokenRows.TryReplaceAsync(row, ct)) return true;
             }
-            var fresh = await storage.Tokens.GetOrNullAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
-            if (fresh is null || fresh.Nonce != nonce) return;
+            var fresh = await tokenRows.GetAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+            if (fresh is null || fresh.Nonce != nonce) return true;
             row = fresh;
-        }
-        throw new ConcurrencyConflictException("Could not record a wrong code after repeated conflicts.");
+            return false;
+        }, "Could not record a wrong code after repeated conflicts.", ct);
     }
 
     /// <summary>A code row is replaced in place on resend; its nonce tells the versions apart.</summary>

@@ -1,18 +1,6 @@
-using Azure;
-using Azure.Data.Tables;
 using AccountFunctions.Core.Storage;
 
 namespace AccountFunctions.Core.Security;
-
-public sealed class LimitRow : ITableEntity
-{
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-    public int Count { get; set; }
-    public DateTimeOffset WindowEnd { get; set; }
-}
 
 /// <param name="Count">Hits counted in the window so far (HitAsync only).</param>
 public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter, int Count = 0);
@@ -21,14 +9,13 @@ public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter, in
 /// Fixed-window counters in the <c>limits</c> table, PK <c>{limit}-{sha256(subject)}</c>, RK the
 /// window's start (ticks). Incremented with ETag retries, so every instance shares them.
 /// </summary>
-public sealed class RateLimiter(StorageContext storage, TimeProvider time)
+public sealed class RateLimiter(LimitsTable limits, TimeProvider time)
 {
     /// <summary>Whether the subject is over the limit in the current window, without counting.</summary>
     public async Task<RateDecision> PeekAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var (pk, rk, _, now) = Window(limit, subject, window);
-        var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
+        var row = await limits.GetAsync(pk, rk, ct);
         return row is not null && row.Count >= max ? new RateDecision(false, row.WindowEnd - now) : new RateDecision(true, TimeSpan.Zero);
     }
 
@@ -39,27 +26,33 @@ public sealed class RateLimiter(StorageContext storage, TimeProvider time)
         // The subject (an address hash, an IP, an account id) is hashed again so no key holds
         // anything that identifies a person or account directly.
         var key = Hashes.Sha256Hex(subject);
-        return ($"{limit}-{key}", start.UtcTicks.ToString("D19"), start, now);
+        return ($"{limit}-{key}", LimitsTable.WindowKey(start.UtcTicks), start, now);
     }
 
     public async Task<RateDecision> HitAsync(string limit, string subject, int max, TimeSpan window, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var (pk, rk, start, now) = Window(limit, subject, window);
-        for (var attempt = 0; attempt < 20; attempt++)
+        var decision = new RateDecision(false, TimeSpan.FromSeconds(1));
+        // Heavy contention on one counter: refuse (the decision above) rather than let it through uncounted.
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            var row = await storage.Limits.GetOrNullAsync<LimitRow>(pk, rk, ct);
+            var row = await limits.GetAsync(pk, rk, ct);
             if (row is null)
             {
-                if (await storage.Limits.TryAddAsync(new LimitRow { PartitionKey = pk, RowKey = rk, Count = 1, WindowEnd = start + window }, ct))
-                    return new RateDecision(true, TimeSpan.Zero, 1);
-                continue;
+                if (!await limits.TryStartAsync(new LimitRow { PartitionKey = pk, RowKey = rk, Count = 1, WindowEnd = start + window }, ct)) return false;
+                decision = new RateDecision(true, TimeSpan.Zero, 1);
+                return true;
             }
-            if (row.Count >= max) return new RateDecision(false, row.WindowEnd - now, row.Count);
+            if (row.Count >= max)
+            {
+                decision = new RateDecision(false, row.WindowEnd - now, row.Count);
+                return true;
+            }
             row.Count++;
-            if (await storage.Limits.TryReplaceAsync(row, ct)) return new RateDecision(true, TimeSpan.Zero, row.Count);
-        }
-        // Heavy contention on one counter: refuse rather than let it through uncounted.
-        return new RateDecision(false, TimeSpan.FromSeconds(1));
+            if (!await limits.TryCountAsync(row, ct)) return false;
+            decision = new RateDecision(true, TimeSpan.Zero, row.Count);
+            return true;
+        }, ct);
+        return decision;
     }
 }

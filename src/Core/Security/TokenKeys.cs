@@ -16,7 +16,7 @@ public sealed class TokenKeys
 {
     private readonly AsyncOnce<(byte[] Hmac, ECDsaSecurityKey Signing, ECDsaSecurityKey? Previous)> _keys;
 
-    public TokenKeys(StorageContext storage, SecurityOptions security, JwtOptions jwt)
+    public TokenKeys(KeysTable stored, SecurityOptions security, JwtOptions jwt)
     {
         _keys = new(async () =>
         {
@@ -25,11 +25,11 @@ public sealed class TokenKeys
                     throw new InvalidOperationException($"{name} is an unresolved Key Vault reference: check the secret exists and the app's identity may read it.");
             var hmac = security.TokenKey is { Length: > 0 } configured
                 ? Convert.FromBase64String(configured)
-                : Convert.FromBase64String(await GetOrCreateAsync(storage, "token-key", () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+                : Convert.FromBase64String(await stored.GetOrCreateAsync("token-key", () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
             if (hmac.Length < 32) throw new InvalidOperationException("Security__TokenKey must be at least 32 bytes (base64).");
             var pem = jwt.SigningKey is { Length: > 0 } configuredPem
                 ? configuredPem
-                : await GetOrCreateAsync(storage, "jwt-signing-key", () => ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportECPrivateKeyPem());
+                : await stored.GetOrCreateAsync("jwt-signing-key", () => ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportECPrivateKeyPem());
             var signing = Load(pem, "Jwt__SigningKey");
             var previous = jwt.PreviousSigningKey is { Length: > 0 } previousPem ? Load(previousPem, "Jwt__PreviousSigningKey") : null;
             if (previous?.KeyId == signing.KeyId) previous = null;
@@ -69,15 +69,5 @@ public sealed class TokenKeys
         var mac = await MacAsync("code", nonce);
         var n = BinaryPrimitives.ReadUInt64BigEndian(mac) % 1_000_000UL;
         return n.ToString("D6");
-    }
-
-    private static async Task<string> GetOrCreateAsync(StorageContext storage, string name, Func<string> create)
-    {
-        await storage.ReadyAsync();
-        var existing = await storage.Keys.GetOrNullAsync<KeyRow>("key", name);
-        if (existing is not null) return existing.Value;
-        var row = new KeyRow { RowKey = name, Value = create() };
-        if (await storage.Keys.TryAddAsync(row)) return row.Value;
-        return (await storage.Keys.GetOrNullAsync<KeyRow>("key", name))!.Value;
     }
 }

@@ -2,8 +2,6 @@ using System.Security.Cryptography;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
-using Azure;
-using Azure.Data.Tables;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AccountFunctions.Core.Sessions;
@@ -27,7 +25,7 @@ public sealed record Caller(string AccountId, string SessionId, string Role, Acc
 /// racers one rotates and the other, within the reuse grace, recomputes the same successor.
 /// A generation older than that is reuse: the session ends.
 /// </summary>
-public sealed class SessionService(StorageContext storage, TokenKeys keys, AccessTokens accessTokens,
+public sealed class SessionService(AccountsTable accounts, TokenKeys keys, AccessTokens accessTokens,
     SessionsOptions options, AuditLog audit, TimeProvider time)
 {
     public SessionRow New(Account account, bool rememberMe, ClientInfo client)
@@ -49,27 +47,24 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
         };
     }
 
-    public static TableTransactionAction Add(SessionRow row) => new(TableTransactionActionType.Add, row);
-
     /// <summary>How stale the stored last sign-in time may be before a sign-in writes it again.</summary>
     public static readonly TimeSpan LastLoginPrecision = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// The actions of a sign-in that need no ETag on the account row: the new session, and the last
-    /// sign-in time as an unconditional merge of that one property (no other field can be lost; of
-    /// racing sign-ins the last write wins, all within moments of each other), written only when
-    /// the stored value is older than <see cref="LastLoginPrecision"/> so that writes which must be
+    /// A sign-in that needs no ETag on the account row: the new session, and the last sign-in time
+    /// as an unconditional merge of that one property (no other field can be lost; of racing
+    /// sign-ins the last write wins, all within moments of each other), written only when the
+    /// stored value is older than <see cref="LastLoginPrecision"/> so that writes which must be
     /// exact (status, hash, MFA) are seldom made to retry by sign-ins. <paramref name="account"/>
     /// shows the new time either way.
     /// </summary>
-    public TableTransactionAction[] SignInActions(Account account, SessionRow session)
+    public AccountChange SignIn(Account account, SessionRow session)
     {
         var now = time.GetUtcNow();
         var stale = account.LastLoginAt is not { } last || now - last >= LastLoginPrecision;
         account.LastLoginAt = now;
-        return stale
-            ? [Add(session), new(TableTransactionActionType.UpdateMerge, new TableEntity(account.PartitionKey, Account.Row) { ["LastLoginAt"] = now }, ETag.All)]
-            : [Add(session)];
+        var change = AccountChange.Beside(account.Id).AddSession(session);
+        return stale ? change.TouchLastLogin(now) : change;
     }
 
     /// <summary>The Session object for a session row at its current generation.</summary>
@@ -89,77 +84,80 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     {
         var claims = await accessTokens.ValidateAsync(bearer);
         if (claims is null) return null;
-        await storage.ReadyAsync();
         var (account, session) = await ReadAsync(claims.AccountId, claims.SessionId, ct);
         if (session is null || account is null || time.GetUtcNow() >= session.ExpiresAt || session.Epoch != account.SessionEpoch) return null;
         return new Caller(claims.AccountId, claims.SessionId, claims.Role, account);
     }
 
-    /// <summary>The account row and one of its session rows, in one query of the account's partition.</summary>
-    private async Task<(Account? Account, SessionRow? Session)> ReadAsync(string accountId, string sessionId, CancellationToken ct)
-    {
-        var sessionKey = SessionRow.Prefix + sessionId;
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {accountId} and (RowKey eq {Account.Row} or RowKey eq {sessionKey})");
-        SessionRow? session = null;
-        Account? account = null;
-        await foreach (var e in storage.Accounts.QueryAsync<TableEntity>(filter, cancellationToken: ct))
-        {
-            if (e.RowKey == Account.Row) account = EntityMapper.To<Account>(e);
-            else if (e.RowKey == sessionKey) session = EntityMapper.To<SessionRow>(e);
-        }
-        return (account, session);
-    }
+    private Task<(Account? Account, SessionRow? Session)> ReadAsync(string accountId, string sessionId, CancellationToken ct) =>
+        accounts.GetWithSessionAsync(accountId, sessionId, ct);
 
     public async Task<Result<SessionView>> RefreshAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return Errors.InvalidToken;
-        await storage.ReadyAsync();
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+        Result<SessionView> result = default;
+        await Optimistic.RetryAsync(async _ =>
         {
             var (account, session) = await ReadAsync(accountId, sessionId, ct);
-            if (session is null) return Errors.InvalidToken;
+            if (session is null)
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
             var expected = await MacAsync(session, generation);
-            if (!CryptographicOperations.FixedTimeEquals(expected, mac)) return Errors.InvalidToken;
+            if (!CryptographicOperations.FixedTimeEquals(expected, mac))
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
             var now = time.GetUtcNow();
             if (now >= session.ExpiresAt)
             {
-                await storage.Accounts.TryDeleteAsync(session, ct);
-                return Errors.InvalidToken;
+                await accounts.TryDeleteSessionAsync(session, ct);
+                result = Errors.InvalidToken;
+                return true;
             }
-            if (account is null || account.Status != AccountStatus.Active || session.Epoch != account.SessionEpoch) return Errors.InvalidToken;
+            if (account is null || account.Status != AccountStatus.Active || session.Epoch != account.SessionEpoch)
+            {
+                result = Errors.InvalidToken;
+                return true;
+            }
 
             if (generation == session.Generation)
             {
                 session.Generation++;
                 session.RotatedAt = now;
                 session.LastUsedAt = now;
-                if (await storage.Accounts.TryReplaceAsync(session, ct)) return await ViewAsync(account, session);
-                await Contention.BackOffAsync(attempt, ct);
-                continue; // a parallel refresh rotated it first: look again (the grace case)
+                if (!await accounts.TryReplaceSessionAsync(session, ct)) return false; // a parallel refresh rotated it first: look again (the grace case)
+                result = await ViewAsync(account, session);
+                return true;
             }
             if (generation == session.Generation - 1 && session.RotatedAt is { } rotated && now - rotated <= options.ReuseGrace)
-                return await ViewAsync(account, session);
+            {
+                result = await ViewAsync(account, session);
+                return true;
+            }
             if (generation < session.Generation)
             {
-                await storage.Accounts.TryDeleteAsync(session, ct);
+                await accounts.TryDeleteSessionAsync(session, ct);
                 await audit.RecordAsync(AuditEvent.SessionReuseDetected, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
-                return Errors.TokenReused;
+                result = Errors.TokenReused;
+                return true;
             }
-            return Errors.InvalidToken;
-        }
-        throw new ConcurrencyConflictException("Refresh kept conflicting.");
+            result = Errors.InvalidToken;
+            return true;
+        }, "Refresh kept conflicting.", ct);
+        return result;
     }
 
     /// <summary>Ends the session a refresh token belongs to; unknown tokens are ignored.</summary>
     public async Task LogoutAsync(string? token, ClientInfo client, CancellationToken ct = default)
     {
         if (!TryParse(token, out var accountId, out var sessionId, out var generation, out var mac)) return;
-        await storage.ReadyAsync();
-        var session = await storage.Accounts.GetOrNullAsync<SessionRow>(accountId, SessionRow.Prefix + sessionId, ct);
+        var session = await accounts.GetSessionAsync(accountId, sessionId, ct);
         if (session is null) return;
         if (!CryptographicOperations.FixedTimeEquals(await MacAsync(session, generation), mac)) return;
-        await storage.Accounts.DeleteIfExistsAsync(session.PartitionKey, session.RowKey, ct);
+        await accounts.DeleteSessionAsync(accountId, sessionId, ct);
         await audit.RecordAsync(AuditEvent.Logout, accountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
     }
 
@@ -169,11 +167,9 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     /// <summary>The account's live sessions, newest first (one partition range query).</summary>
     public async Task<List<SessionInfo>> ListAsync(Caller caller, CancellationToken ct = default)
     {
-        await storage.ReadyAsync();
         var now = time.GetUtcNow();
         var list = new List<SessionInfo>();
-        await foreach (var s in storage.Accounts.QueryAsync<SessionRow>(r => r.PartitionKey == caller.AccountId
-            && r.RowKey.CompareTo(SessionRow.Prefix) >= 0 && r.RowKey.CompareTo(SessionRow.Prefix + "~") < 0, cancellationToken: ct))
+        foreach (var s in await accounts.ListSessionsAsync(caller.AccountId, ct))
         {
             if (s.ExpiresAt <= now) continue;
             list.Add(new SessionInfo(s.SessionId, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.RememberMe, s.UserAgent, s.IpAddress,
@@ -186,10 +182,8 @@ public sealed class SessionService(StorageContext storage, TokenKeys keys, Acces
     public async Task<bool> EndAsync(Caller caller, string sessionId, ClientInfo client, CancellationToken ct = default)
     {
         if (sessionId.Length != 22 || !sessionId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) return false;
-        await storage.ReadyAsync();
-        var row = await storage.Accounts.GetOrNullAsync<SessionRow>(caller.AccountId, SessionRow.Prefix + sessionId, ct);
-        if (row is null) return false;
-        await storage.Accounts.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+        if (await accounts.GetSessionAsync(caller.AccountId, sessionId, ct) is null) return false;
+        await accounts.DeleteSessionAsync(caller.AccountId, sessionId, ct);
         await audit.RecordAsync(AuditEvent.SessionRevoked, caller.AccountId, client.IpAddress, AuditLog.Detail(("session", sessionId)));
         return true;
     }

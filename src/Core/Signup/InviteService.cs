@@ -27,7 +27,7 @@ public sealed class InviteRow : ITableEntity
 
 public sealed record Invite(string Code, DateTimeOffset ExpiresAt, string? Email);
 
-public sealed class InviteService(StorageContext storage, AccountsOptions options, TimeProvider time)
+public sealed class InviteService(TokensTable tokenRows, AccountsOptions options, TimeProvider time)
 {
     // Crockford-style alphabet: no I, L, O, U, so codes survive being read aloud or retyped.
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -35,7 +35,6 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     public async Task<Result<Invite>> CreateAsync(string? email, CancellationToken ct = default)
     {
         if (email is not null && !EmailAddress.IsValid(email)) return Errors.Validation("email", "This is not a valid email address.");
-        await storage.ReadyAsync();
         var bytes = RandomNumberGenerator.GetBytes(16);
         var code = string.Join('-', Enumerable.Range(0, 4).Select(g =>
             new string(Enumerable.Range(0, 4).Select(i => Alphabet[bytes[g * 4 + i] % 32]).ToArray())));
@@ -47,7 +46,7 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
             CreatedAt = now,
             ExpiresAt = now + options.InviteLifetime,
         };
-        await storage.Tokens.AddEntityAsync(row, ct);
+        await tokenRows.AddAsync(row, ct);
         return new Invite(code, row.ExpiresAt, email?.Trim());
     }
 
@@ -56,15 +55,14 @@ public sealed class InviteService(StorageContext storage, AccountsOptions option
     {
         if (string.IsNullOrWhiteSpace(code)) return Errors.InviteRequired;
         if (code.Length > 40) return Errors.InviteInvalid;
-        await storage.ReadyAsync();
-        var row = await storage.Tokens.GetOrNullAsync<InviteRow>(Key(code), InviteRow.Row, ct);
+        var row = await tokenRows.GetAsync<InviteRow>(Key(code), InviteRow.Row, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt) return Errors.InviteInvalid;
         if (row.EmailHash is not null && row.EmailHash != emailHash) return Errors.InviteInvalid;
         return row;
     }
 
     /// <summary>Uses the invite: of any number of racers, exactly one gets true.</summary>
-    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => storage.Tokens.TryConsumeAsync(row, InviteRow.Row, ct);
+    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => tokenRows.TryConsumeAsync(row, InviteRow.Row, ct);
 
     /// <summary>Codes are compared without dashes, spaces or case.</summary>
     private static string Key(string code)

@@ -26,7 +26,7 @@ public static class Limits
 /// In invite-only mode the invite is checked first and consumed (a marker insert) before
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
-public sealed class SignupService(StorageContext storage, IdentifierIndex identifiers, PasswordHasher hasher,
+public sealed class SignupService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, PasswordHasher hasher,
     OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
@@ -54,7 +54,6 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
     {
         if (request.Password is null) return Errors.Validation("password", "A password is required.");
         if (PasswordPolicy.Check(request.Password, null) is { } weak) return weak;
-        await storage.ReadyAsync();
         if (await UseInviteAsync(request.InviteCode, null, ct) is { } refused) return refused;
         var passwordHash = hasher.Hash(request.Password);
         var now = time.GetUtcNow();
@@ -62,22 +61,16 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         account.PasswordHash = passwordHash;
         account.EmailVerified = false;
         account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
-        // The number is unique by AddEntity of its index row; a collision (1 in 10^15) draws again.
-        for (var attempt = 0; ; attempt++)
-        {
-            account.AccountNumber = AccountNumber.New();
-            if (await identifiers.TryAddNumberAsync(AccountNumber.Hash(account.AccountNumber), account.Id, now, ct)) break;
-            if (attempt >= 5) throw new InvalidOperationException("Could not draw a free account number.");
-        }
+        account.AccountNumber = await identifiers.AddNewNumberAsync(account.Id, now, ct);
         SessionRow? session = null;
-        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, account) };
+        var change = AccountChange.Create(account);
         if (account.Status == AccountStatus.Active)
         {
             session = sessions.New(account, false, client);
             account.LastLoginAt = now;
-            actions.Add(SessionService.Add(session));
+            change.AddSession(session);
         }
-        await storage.Accounts.SubmitTransactionAsync(actions, ct);
+        await accounts.CommitAsync(change, ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", "account_number"), ("status", account.Status)));
         if (account.Status == AccountStatus.PendingApproval) await NotifyAdminsAsync(account, ct);
         return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
@@ -88,7 +81,6 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
     {
         var email = rawEmail.Trim();
         var emailHash = EmailAddress.Hash(email);
-        await storage.ReadyAsync();
         // The addresses of Accounts__BootstrapAdmins need no invite: in invite-only mode only admins
         // make invites, so the first admin could otherwise never join. They still have to verify.
         if (!options.IsBootstrapAdmin(EmailAddress.Normalize(email))
@@ -119,10 +111,11 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
         await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
         var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, FullName(account),
             new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-        await storage.Due.UpsertEntityAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), TableUpdateMode.Replace, ct);
-        await outbox.CommitAsync([mail], async () =>
+        await due.SetAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), ct);
+        var created = AccountChange.Create(account).Send(mail);
+        await outbox.CommitAsync(created.Mails, async () =>
         {
-            await storage.Accounts.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, account), Outbox.Add(mail)], ct);
+            await accounts.CommitAsync(created, ct);
             return true;
         }, ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", passwordHash is null ? "email" : "password")));
@@ -143,7 +136,7 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
     {
         foreach (var adminId in await identifiers.ListAdminsAsync(ct))
         {
-            var admin = await storage.Accounts.GetOrNullAsync<Account>(adminId, Account.Row, ct);
+            var admin = await accounts.GetAsync(adminId, ct);
             if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
             // In the partition of the account it is about (it carries its id and details), so
             // deleting that account removes the notice too.
@@ -176,7 +169,7 @@ public sealed class SignupService(StorageContext storage, IdentifierIndex identi
     {
         var row = await identifiers.GetEmailOwnerAsync(emailHash, ct);
         if (row is null) return null;
-        var account = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
+        var account = await accounts.GetAsync(row.AccountId, ct);
         return account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == emailHash ? account : null;
     }
 

@@ -121,6 +121,8 @@ public sealed class SessionRow : ITableEntity
     public string? IpAddress { get; set; }
     [System.Runtime.Serialization.IgnoreDataMember] public string AccountId => PartitionKey;
     [System.Runtime.Serialization.IgnoreDataMember] public string SessionId => RowKey[Prefix.Length..];
+
+    public static string Key(string sessionId) => Prefix + sessionId;
 }
 
 /// <summary>

@@ -8,11 +8,15 @@ namespace AccountFunctions.Core.Storage;
 
 /// <summary>
 /// The storage account: tables and queues, named with an optional prefix. Tables and queues are
-/// created on first use (Azurite starts empty; in Azure, infra creates them and this is a no-op).
+/// created once, when the worker starts (<see cref="ReadyAsync"/>, called by the app's startup;
+/// Azurite starts empty; in Azure, infra creates them and this is a no-op). Until that has
+/// succeeded, every table call first tries it again (<see cref="ReadyGate"/>), so an app started
+/// during a storage outage recovers without a restart and no flow has to ask.
 /// </summary>
 public sealed class StorageContext
 {
     private readonly AsyncOnce<bool> _ready;
+    private readonly ReadyGate _gate;
 
     /// <param name="policy">An extra pipeline policy on every storage call (the benchmark counts calls with it).</param>
     public StorageContext(string connectionString, StorageOptions options, HttpPipelinePolicy? policy = null)
@@ -34,6 +38,9 @@ public sealed class StorageContext
         var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
         ConfigureRetry(queueOptions);
         Calls = new StorageCalls(prefix);
+        _gate = new ReadyGate(() => ReadyAsync());
+        // On table calls only: every flow touches a table before it enqueues, so the queues exist by then.
+        tableOptions.AddPolicy(_gate, HttpPipelinePosition.PerCall);
         tableOptions.AddPolicy(Calls, HttpPipelinePosition.PerCall);
         queueOptions.AddPolicy(Calls, HttpPipelinePosition.PerCall);
         if (policy is not null)
@@ -79,14 +86,24 @@ public sealed class StorageContext
 
     public IEnumerable<TableClient> AllTables => [Accounts, Identifiers, Tokens, Keys, Limits, Due, Audit];
 
-    /// <summary>Completes once tables and queues exist; retried on the next call if it failed.</summary>
+    /// <summary>
+    /// Completes once tables and queues exist; retried on the next call if it failed. The worker
+    /// calls it at start; flows never need to.
+    /// </summary>
     public Task ReadyAsync() => _ready.Value;
 
-    private async Task<bool> CreateAsync()
+    private Task<bool> CreateAsync()
     {
-        await Task.WhenAll(AllTables.Select(t => t.CreateIfNotExistsAsync())
-            .Concat<Task>([Outbox.CreateIfNotExistsAsync(), OutboxPoison.CreateIfNotExistsAsync()]));
-        return true;
+        // Not inside the caller's context: its calls are not the request's (StorageCalls scopes).
+        using (ExecutionContext.SuppressFlow())
+            return Task.Run(async () =>
+            {
+                _gate.Bypass();
+                await Task.WhenAll(AllTables.Select(t => t.CreateIfNotExistsAsync())
+                    .Concat<Task>([Outbox.CreateIfNotExistsAsync(), OutboxPoison.CreateIfNotExistsAsync()]));
+                _gate.Open();
+                return true;
+            });
     }
 
     // A request should fail fast (503) during a storage outage rather than hang on long retries.
@@ -96,6 +113,31 @@ public sealed class StorageContext
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+    }
+}
+
+/// <summary>
+/// Holds every table call until tables and queues exist. Once they do, a volatile read per call;
+/// the creation's own calls pass (<see cref="Bypass"/>).
+/// </summary>
+internal sealed class ReadyGate(Func<Task> ready) : HttpPipelinePolicy
+{
+    private readonly AsyncLocal<bool> _bypass = new();
+    private volatile bool _open;
+
+    public void Bypass() => _bypass.Value = true;
+    public void Open() => _open = true;
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        if (!_open && !_bypass.Value) ready().GetAwaiter().GetResult();
+        ProcessNext(message, pipeline);
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        if (!_open && !_bypass.Value) await ready();
+        await ProcessNextAsync(message, pipeline);
     }
 }
 

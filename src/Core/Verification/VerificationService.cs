@@ -19,7 +19,7 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// account that is not verified: a later attempt by that account finishes the job, and a
 /// different account takes the row over once it is older than <see cref="StaleOwnerAge"/>.
 /// </summary>
-public sealed class VerificationService(StorageContext storage, IdentifierIndex identifiers, OneTimeTokens tokens,
+public sealed class VerificationService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
     Outbox outbox, RateLimiter limiter, SignupService signup, SessionService sessions, AccountsOptions options,
     SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
@@ -36,7 +36,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
     private async Task<Result<VerifyResult>> CompleteAsync(string accountId, string grant, string subject, ClientInfo client, CancellationToken ct)
     {
-        var account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+        var account = await accounts.GetAsync(accountId, ct);
         if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
         var email = account.PendingEmail ?? account.Email;
         if (email is null || EmailAddress.Hash(email) != subject) return Errors.InvalidToken;
@@ -49,7 +49,8 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
         DateTimeOffset? metDeadline = null;
         string? released = null;
-        for (var attempt = 0; ; attempt++)
+        var lost = false;
+        await Optimistic.RetryAsync(async _ =>
         {
             var now = time.GetUtcNow();
             var wasSignup = account.Status == AccountStatus.Unverified;
@@ -75,18 +76,20 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
                     account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
                 }
             }
-            if (await storage.Accounts.TryReplaceAsync(account, ct)) break;
-            if (attempt >= 5) throw new ConcurrencyConflictException("Account kept changing during verification.");
-            account = await storage.Accounts.GetOrNullAsync<Account>(accountId, Account.Row, ct);
+            if (await accounts.TryReplaceAsync(account, ct)) return true;
+            var fresh = await accounts.GetAsync(accountId, ct);
             // Someone else completed this grant (the link and the code of one email, raced).
-            if (account is null || account.VerificationGrant != grant) return Errors.InvalidToken;
-        }
+            if (fresh is null || fresh.VerificationGrant != grant) return lost = true;
+            account = fresh;
+            return false;
+        }, "Account kept changing during verification.", ct);
+        if (lost) return Errors.InvalidToken;
         await identifiers.RemoveClaimAsync(subject, account.Id, ct);
         // After the account update: a crash before this leaves an owner row whose account has moved
         // on, which OwnerAsync ignores and ClaimOwnershipAsync takes over once stale.
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, account.Id, ct);
         // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
-        if (metDeadline is { } deadline) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, deadline, account.Id), account.Id, ct);
+        if (metDeadline is { } deadline) await due.RemoveAsync(DueRow.Deadline, deadline, account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
         await audit.RecordAsync(AuditEvent.EmailVerified, account.Id, client.IpAddress, AuditLog.Detail(("status", account.Status)));
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
@@ -96,7 +99,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
         if (account.PasswordHash is null && account.Status == AccountStatus.Active)
         {
             var session = sessions.New(account, false, client);
-            await storage.Accounts.AddEntityAsync(session, ct);
+            await accounts.AddAsync(session, ct);
             return new VerifyResult(account.Status, await sessions.ViewAsync(account, session));
         }
         return new VerifyResult(account.Status);
@@ -105,30 +108,32 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
     /// <summary>True when this account now owns the address (or already did). Also used by an email revert.</summary>
     public async Task<bool> ClaimOwnershipAsync(string accountId, string subject, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        var owns = false;
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (await identifiers.TryAddEmailOwnerAsync(subject, accountId, time.GetUtcNow(), ct)) return true;
+            if (await identifiers.TryAddEmailOwnerAsync(subject, accountId, time.GetUtcNow(), ct)) return owns = true;
             var row = await identifiers.GetEmailOwnerAsync(subject, ct);
-            if (row is null) continue;
-            if (row.AccountId == accountId) return true;
-            var other = await storage.Accounts.GetOrNullAsync<Account>(row.AccountId, Account.Row, ct);
-            if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return false;
+            if (row is null) return false;
+            if (row.AccountId == accountId) return owns = true;
+            var other = await accounts.GetAsync(row.AccountId, ct);
+            if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return true;
             // The row's account is gone, or never finished verifying: repair once it is stale.
-            if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return false;
+            if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return true;
             await identifiers.TryRemoveAsync(row, ct);
-        }
-        return false;
+            return false;
+        }, ct);
+        return owns;
     }
 
     private async Task DropClaimAsync(Account account, string grant, string subject, CancellationToken ct)
     {
         // The claim and its code row (keyed by this account's id) go: nothing is left to confirm.
         await Task.WhenAll(identifiers.RemoveClaimAsync(subject, account.Id, ct),
-            storage.Tokens.DeleteIfExistsAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
-        for (var attempt = 0; attempt < Contention.Attempts; attempt++)
+            tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
+        // Best effort: the answer is email_taken whatever happens here.
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (attempt > 0) await Contention.BackOffAsync(attempt - 1, ct);
-            if (account.VerificationGrant != grant) return;
+            if (account.VerificationGrant != grant) return true;
             account.VerificationGrant = null;
             // A lost email change leaves nothing to confirm: its deadline goes too (a signup keeps its own).
             var droppedDeadline = account.PendingEmail is not null ? account.ConfirmationDeadline : null;
@@ -138,15 +143,16 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
                 account.ConfirmationDeadline = null;
             }
             account.UpdatedAt = time.GetUtcNow();
-            if (await storage.Accounts.TryReplaceAsync(account, ct))
+            if (await accounts.TryReplaceAsync(account, ct))
             {
-                if (droppedDeadline is { } d) await storage.Due.DeleteIfExistsAsync(DueRow.Partition(DueRow.Deadline, d, account.Id), account.Id, ct);
-                return;
+                if (droppedDeadline is { } d) await due.RemoveAsync(DueRow.Deadline, d, account.Id, ct);
+                return true;
             }
-            var fresh = await storage.Accounts.GetOrNullAsync<Account>(account.Id, Account.Row, ct);
-            if (fresh is null) return;
+            var fresh = await accounts.GetAsync(account.Id, ct);
+            if (fresh is null) return true;
             account = fresh;
-        }
+            return false;
+        }, ct);
     }
 
     /// <summary>
@@ -163,7 +169,7 @@ public sealed class VerificationService(StorageContext storage, IdentifierIndex 
 
         foreach (var claim in await identifiers.ListClaimsAsync(subject, MaxClaimsResent, ct))
         {
-            var account = await storage.Accounts.GetOrNullAsync<Account>(claim.AccountId, Account.Row, ct);
+            var account = await accounts.GetAsync(claim.AccountId, ct);
             if (account is null || account.EmailVerified || account.Email is null || EmailAddress.Hash(account.Email) != subject
                 || account.Status != AccountStatus.Unverified)
                 continue;

@@ -40,6 +40,7 @@ public static class CoreServices
         // AzureWebJobsStorage: a connection string, or the identity-based settings the host also reads (StorageConnection).
         services.AddAzureClientsCore();
         services.TryAddSingleton(sp => StorageConnection.CreateContext(config, sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<AzureComponentFactory>()));
+        services.AddHostedService<StorageStartup>();
         services.AddMetrics();
         services.AddSingleton<Core.Operations.AccountMetrics>();
         services.AddSingleton<TokenKeys>();
@@ -50,6 +51,11 @@ public static class CoreServices
         services.AddSingleton<RateLimiter>();
         services.AddSingleton<ClientLimiter>();
         services.AddSingleton<IdentifierIndex>();
+        services.AddSingleton<AccountsTable>();
+        services.AddSingleton<DueTable>();
+        services.AddSingleton<TokensTable>();
+        services.AddSingleton<LimitsTable>();
+        services.AddSingleton<KeysTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
