@@ -89,8 +89,8 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
     {
         var errors = new Dictionary<string, string[]>();
         if (update.Role is not null and not Roles.User and not Roles.Admin) errors["role"] = [$"Use \"{Roles.User}\" or \"{Roles.Admin}\"."];
-        SignupService.CheckLength(errors, "firstName", update.FirstName, Limits.NameLength);
-        SignupService.CheckLength(errors, "lastName", update.LastName, Limits.NameLength);
+        FieldRules.Check(errors, "firstName", update.FirstName, FieldRules.NameLength);
+        FieldRules.Check(errors, "lastName", update.LastName, FieldRules.NameLength);
         if (errors.Count > 0) return Errors.Validation(errors);
         if (update.Role == Roles.User && id == callerId) return Errors.InvalidState; // the last admin could lock everyone out
 
@@ -310,7 +310,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
     private static Error? CheckReason(string? reason)
     {
         var errors = new Dictionary<string, string[]>();
-        SignupService.CheckLength(errors, "reason", reason, ReasonLength, multiline: true);
+        FieldRules.Check(errors, "reason", reason, ReasonLength, multiline: true);
         return errors.Count > 0 ? Errors.Validation(errors) : null;
     }
 

@@ -501,7 +501,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
     {
         if (string.IsNullOrWhiteSpace(name)) return null;
         var clean = Text.EmailText.SingleLine(name.Trim())!.Trim();
-        return clean.Length == 0 ? null : clean.Length > Limits.NameLength ? clean[..Limits.NameLength] : clean;
+        return clean.Length == 0 ? null : clean.Length > FieldRules.NameLength ? clean[..FieldRules.NameLength] : clean;
     }
 
     private static async Task<string?> ReadLimitedAsync(HttpContent content, CancellationToken ct)

@@ -13,12 +13,6 @@ public sealed record AnonymousSignupRequest(string? Password, string? InviteCode
 public sealed record AnonymousSignupResult(string AccountNumber, string Status,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SessionView? Session);
 
-public static class Limits
-{
-    public const int NameLength = 100;
-    public const int CommentLength = 1000;
-}
-
 /// <summary>
 /// Signup: <c>unverified</c> account + claim on the address + verification link and code.
 /// The answer is the same whether or not the address already belongs to someone (who is
@@ -158,9 +152,9 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(email)) errors["email"] = ["An email address is required."];
         else if (!EmailAddress.IsValid(email)) errors["email"] = ["This is not a valid email address."];
-        CheckLength(errors, "firstName", firstName, Limits.NameLength);
-        CheckLength(errors, "lastName", lastName, Limits.NameLength);
-        CheckLength(errors, "comment", comment, Limits.CommentLength, multiline: true);
+        FieldRules.Check(errors, "firstName", firstName, FieldRules.NameLength);
+        FieldRules.Check(errors, "lastName", lastName, FieldRules.NameLength);
+        FieldRules.Check(errors, "comment", comment, FieldRules.CommentLength, multiline: true);
         return errors;
     }
 
@@ -177,16 +171,4 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         string.Join(' ', new[] { a.FirstName, a.LastName }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } n ? n : null;
 
     private static string? Clean(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
-
-    /// <summary>
-    /// Length and characters of a text field. Single-line fields (names) refuse every control
-    /// character and the Unicode line and paragraph separators: they end up in email greetings and
-    /// the To header. Multi-line ones (the signup comment, a reason) may hold line breaks and tabs.
-    /// </summary>
-    internal static void CheckLength(Dictionary<string, string[]> errors, string field, string? value, int max, bool multiline = false)
-    {
-        if (value is null) return;
-        if (value.Length > max) errors[field] = [$"Use at most {max} characters."];
-        else if (value.Any(c => Text.EmailText.IsRefused(c, multiline))) errors[field] = ["Control characters are not allowed."];
-    }
 }
