@@ -254,7 +254,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         if (to is null) return Change.Silent; // an account without email (account number) hears nothing
         var model = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" };
         foreach (var (key, value) in fields) model[key] = value ?? "";
-        return new Change(outbox.Create(account.Id, template, to, SignupService.FullName(account), model));
+        return new Change(outbox.Create(account.Id, template, to, account.FullName, model));
     }
 
     /// <summary>
@@ -275,7 +275,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         account.ConfirmationDeadline = deadline;
         account.VerificationGrant = grant.TokenId;
         return new Change(outbox.Create(account.Id, change ? EmailTemplates.ConfirmEmailChange : EmailTemplates.VerifyEmail, email,
-            SignupService.FullName(account), new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
+            account.FullName, new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
     }
 
     /// <summary>

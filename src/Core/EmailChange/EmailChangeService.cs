@@ -66,7 +66,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
 
         if (await signup.OwnerAsync(newHash, ct) is { } owner && owner.Id != account.Id)
         {
-            var notice = outbox.Create(owner.Id, EmailTemplates.EmailChangeTaken, owner.Email!, SignupService.FullName(owner),
+            var notice = outbox.Create(owner.Id, EmailTemplates.EmailChangeTaken, owner.Email!, owner.FullName,
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
             await outbox.CommitAsync(notice, ct);
             log.LogInformation("Account {AccountId} asked for an address another account owns; its owner was told", account.Id);
@@ -116,10 +116,10 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
             account.UpdatedAt = now;
             var fields = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail };
             var change = AccountChange.Of(account)
-                .Send(outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm));
+                .Send(outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, account.FullName, fields, confirm));
             if (revert is not null && hadAddress)
             {
-                var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, SignupService.FullName(account), fields, revert);
+                var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, account.FullName, fields, revert);
                 notice.CodeNonce = null;
                 change.Send(notice);
                 change.Add(new RevertRow
@@ -198,7 +198,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                 account.EmailChangeGrant = grant.TokenId;
                 account.EmailChangeTarget = newHash;
                 account.UpdatedAt = time.GetUtcNow();
-                var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, SignupService.FullName(account),
+                var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, account.FullName,
                     new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail }, grant);
                 if (await outbox.CommitWithAccountAsync(account, mail, ct))
                 {
@@ -294,7 +294,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                     account.LockReason = null;
                     account.StatusBeforeLock = null;
                 }
-                mail = outbox.Create(accountId, EmailTemplates.EmailReverted, row.OldEmail, SignupService.FullName(account), fields, reset);
+                mail = outbox.Create(accountId, EmailTemplates.EmailReverted, row.OldEmail, account.FullName, fields, reset);
                 mail.CodeNonce = null;
             }
             else
@@ -307,7 +307,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                     account.Status = AccountStatus.Locked;
                 }
                 account.LockReason = RevertConflict;
-                mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
+                mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, account.FullName, fields);
             }
             if (await outbox.CommitWithAccountAsync(account, mail, ct)) return true;
             var fresh = await accounts.GetAsync(accountId, ct);

@@ -36,7 +36,7 @@ public sealed class MagicLinkService(AccountsTable accounts, SignupService signu
         await Optimistic.TryRetryAsync(async _ =>
         {
             account.MagicGrant = grant.TokenId;
-            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
+            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {

@@ -54,7 +54,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         {
             account.ResetGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
-            var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
+            var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {
@@ -175,7 +175,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         var change = AccountChange.Of(account);
         if (keepSessionId is not null) change.KeepSession(keepSessionId, account.SessionEpoch);
         if (account is { EmailVerified: true, Email: not null })
-            change.Send(outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
+            change.Send(outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }));
         return await outbox.CommitAsync(change, ct);
     }

@@ -84,7 +84,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         var owner = await OwnerAsync(emailHash, ct);
         if (owner is not null)
         {
-            var notice = outbox.Create(owner.Id, EmailTemplates.AlreadyRegistered, owner.Email!, FullName(owner),
+            var notice = outbox.Create(owner.Id, EmailTemplates.AlreadyRegistered, owner.Email!, owner.FullName,
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
             await outbox.CommitAsync(notice, ct);
             return VerificationSent;
@@ -103,7 +103,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, emailHash, options.VerificationTokenLifetime, ct);
         account.VerificationGrant = grant.TokenId;
         await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
-        var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, FullName(account),
+        var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, account.FullName,
             new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
         await due.SetAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), ct);
         var created = AccountChange.Create(account).Send(mail);
@@ -134,7 +134,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
             if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
             // In the partition of the account it is about (it carries its id and details), so
             // deleting that account removes the notice too.
-            var mail = outbox.Create(account.Id, EmailTemplates.ApprovalRequested, admin.Email, FullName(admin), new Dictionary<string, string>
+            var mail = outbox.Create(account.Id, EmailTemplates.ApprovalRequested, admin.Email, admin.FullName, new Dictionary<string, string>
             {
                 ["firstName"] = admin.FirstName ?? "",
                 ["userId"] = account.Id,
@@ -166,9 +166,6 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         var account = await accounts.GetAsync(row.AccountId, ct);
         return account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == emailHash ? account : null;
     }
-
-    internal static string? FullName(Account a) =>
-        string.Join(' ', new[] { a.FirstName, a.LastName }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } n ? n : null;
 
     private static string? Clean(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 }

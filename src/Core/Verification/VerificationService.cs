@@ -176,7 +176,7 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
             var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, subject, options.VerificationTokenLifetime, ct);
             account.VerificationGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
-            var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, account.Email, SignupService.FullName(account),
+            var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, account.Email, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             await outbox.CommitWithAccountAsync(account, mail, ct);
         }
