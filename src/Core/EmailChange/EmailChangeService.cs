@@ -3,7 +3,6 @@ using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Core.Verification;
 using Azure.Data.Tables;
@@ -27,7 +26,7 @@ public sealed record RevertRequest(string? Token);
 /// is cleared and a reset link goes to the restored address. Unconfirmed by the deadline: the sweep
 /// <c>locked</c> the account.
 /// </summary>
-public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, SignupService signup,
+public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, EmailOwners owners,
     VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
     LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
@@ -64,7 +63,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
         var limit = await limiter.HitAsync("email-change", account.Id, security.ResendLimit, security.ResendWindow, ct);
         if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
 
-        if (await signup.OwnerAsync(newHash, ct) is { } owner && owner.Id != account.Id)
+        if (await owners.OwnerAsync(newHash, ct) is { } owner && owner.Id != account.Id)
         {
             var notice = outbox.Create(owner.Id, EmailTemplates.EmailChangeTaken, owner.Email!, owner.FullName,
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });

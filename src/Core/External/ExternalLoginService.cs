@@ -40,7 +40,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </list>
 /// </summary>
 public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
-    AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
+    AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, EmailOwners owners, IdentifierIndex identifiers,
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
@@ -275,7 +275,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
             }
 
             var email = identity.Email is { } e && EmailAddress.IsValid(e) ? e.Trim() : null;
-            if (email is not null && identity.EmailVerified && await signup.OwnerAsync(EmailAddress.Hash(email), ct) is { } owner)
+            if (email is not null && identity.EmailVerified && await owners.OwnerAsync(EmailAddress.Hash(email), ct) is { } owner)
             {
                 if (!await TryAddIndexAsync(subject, owner.Id, now, ct)) return false;
                 if (await AddLinkAsync(owner, provider, subject, now, ct) is { } linked)

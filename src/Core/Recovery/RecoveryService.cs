@@ -5,7 +5,6 @@ using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -24,7 +23,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
 /// commit in one transaction, and every session ends.
 /// </summary>
-public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, EmailOwners owners, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
     LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
@@ -41,7 +40,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         if (!perAddress.Allowed) return Accepted;
 
         // Any account that verified the address may reset: a locked one too (it still cannot log in).
-        var account = await signup.OwnerAsync(subject, ct);
+        var account = await owners.OwnerAsync(subject, ct);
         if (account is null)
         {
             await ComparableWorkAsync(ct);

@@ -21,7 +21,7 @@ public sealed record AnonymousSignupResult(string AccountNumber, string Status,
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, PasswordHasher hasher,
-    OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
+    OneTimeTokens tokens, Outbox outbox, InviteService invites, EmailOwners owners, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
 
@@ -81,7 +81,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
             && await UseInviteAsync(inviteCode, emailHash, ct) is { } refused) return refused;
         var now = time.GetUtcNow();
 
-        var owner = await OwnerAsync(emailHash, ct);
+        var owner = await owners.OwnerAsync(emailHash, ct);
         if (owner is not null)
         {
             var notice = outbox.Create(owner.Id, EmailTemplates.AlreadyRegistered, owner.Email!, owner.FullName,
@@ -156,15 +156,6 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         FieldRules.Check(errors, "lastName", lastName, FieldRules.NameLength);
         FieldRules.Check(errors, "comment", comment, FieldRules.CommentLength, multiline: true);
         return errors;
-    }
-
-    /// <summary>The account that verified this address, if any (ignoring a stale index row).</summary>
-    internal async Task<Account?> OwnerAsync(string emailHash, CancellationToken ct)
-    {
-        var row = await identifiers.GetEmailOwnerAsync(emailHash, ct);
-        if (row is null) return null;
-        var account = await accounts.GetAsync(row.AccountId, ct);
-        return account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == emailHash ? account : null;
     }
 
     private static string? Clean(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
