@@ -4,7 +4,6 @@ using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
-using AccountFunctions.Core.Verification;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
@@ -27,7 +26,7 @@ public sealed record RevertRequest(string? Token);
 /// <c>locked</c> the account.
 /// </summary>
 public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, EmailOwners owners,
-    VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
+    OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
     LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
@@ -259,7 +258,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
             if (row.Epoch != account.RevertEpoch) return dead = true; // another revert won
             // Unconfirmed change: the old address never left. Otherwise its owner row is taken back first.
             var stillThere = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == oldHash;
-            if (!stillThere && !claimed) claimed = await verification.ClaimOwnershipAsync(accountId, oldHash, ct);
+            if (!stillThere && !claimed) claimed = await owners.ClaimAsync(accountId, oldHash, ct);
             regained = stillThere || claimed;
             if (regained) reset ??= await tokens.IssueAsync(TokenPurpose.Reset, accountId, oldHash, options.PasswordResetTokenLifetime, ct);
             released = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) != oldHash
