@@ -5,7 +5,6 @@ using System.Text.Json;
 using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -40,7 +39,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </list>
 /// </summary>
 public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
-    AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, EmailOwners owners, IdentifierIndex identifiers,
+    AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, AdminNotices adminNotices, EmailOwners owners, IdentifierIndex identifiers,
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
@@ -323,7 +322,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
         }
         await accountRows.CreateAsync(account, ct);
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, now, ct);
-        if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
+        if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
         log.LogInformation("Account {AccountId} created by external sign-in via {Provider}; status {Status}", account.Id, provider, account.Status);
     }
 

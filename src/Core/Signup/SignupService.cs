@@ -21,7 +21,7 @@ public sealed record AnonymousSignupResult(string AccountNumber, string Status,
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, PasswordHasher hasher,
-    OneTimeTokens tokens, Outbox outbox, InviteService invites, EmailOwners owners, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
+    OneTimeTokens tokens, Outbox outbox, InviteService invites, EmailOwners owners, AdminNotices adminNotices, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
 
@@ -66,7 +66,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         }
         await accounts.CommitAsync(change, ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", "account_number"), ("status", account.Status)));
-        if (account.Status == AccountStatus.PendingApproval) await NotifyAdminsAsync(account, ct);
+        if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
         return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
     }
 
@@ -123,28 +123,6 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         var invite = await invites.CheckAsync(code, emailHash, ct);
         if (!invite.Ok) return invite.Error;
         return await invites.ConsumeAsync(invite.Value!, ct) ? null : Errors.InviteInvalid;
-    }
-
-    /// <summary>Emails every admin that an account waits for approval (one outbox row per admin).</summary>
-    public async Task NotifyAdminsAsync(Account account, CancellationToken ct)
-    {
-        foreach (var adminId in await identifiers.ListAdminsAsync(ct))
-        {
-            var admin = await accounts.GetAsync(adminId, ct);
-            if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
-            // In the partition of the account it is about (it carries its id and details), so
-            // deleting that account removes the notice too.
-            var mail = outbox.Create(account.Id, EmailTemplates.ApprovalRequested, admin.Email, admin.FullName, new Dictionary<string, string>
-            {
-                ["firstName"] = admin.FirstName ?? "",
-                ["userId"] = account.Id,
-                ["userEmail"] = account.Email ?? "",
-                ["userFirstName"] = account.FirstName ?? "",
-                ["userLastName"] = account.LastName ?? "",
-                ["userComment"] = account.Comment ?? "",
-            });
-            await outbox.CommitAsync(mail, ct);
-        }
     }
 
     private static Dictionary<string, string[]> Validate(string? email, string? firstName, string? lastName, string? comment)

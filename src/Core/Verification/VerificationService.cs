@@ -2,7 +2,6 @@ using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -20,7 +19,7 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// different account takes the row over once it is older than <see cref="EmailOwners.StaleOwnerAge"/>.
 /// </summary>
 public sealed class VerificationService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
-    Outbox outbox, RateLimiter limiter, SignupService signup, EmailOwners owners, SessionService sessions, AccountsOptions options,
+    Outbox outbox, RateLimiter limiter, AdminNotices adminNotices, EmailOwners owners, SessionService sessions, AccountsOptions options,
     SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
     private const int MaxClaimsResent = 3;
@@ -92,7 +91,7 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
         await audit.RecordAsync(AuditEvent.EmailVerified, account.Id, client.IpAddress, AuditLog.Detail(("status", account.Status)));
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
-        if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
+        if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
 
         // Passwordless accounts are signed in by the link or code itself.
         if (account.PasswordHash is null && account.Status == AccountStatus.Active)

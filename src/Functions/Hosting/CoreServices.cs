@@ -60,6 +60,7 @@ public static class CoreServices
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<EmailOwners>();
+        services.AddSingleton<AdminNotices>();
         services.AddSingleton<SignupService>();
         services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
