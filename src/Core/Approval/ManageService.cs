@@ -41,7 +41,6 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
     public const int ReasonLength = 500;
-    public const string AdminLockReason = "admin";
     private const int MaxQueryLength = EmailAddress.MaxLength;
     private const int MaxPagesPerRequest = 10;
 
@@ -159,7 +158,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
             account.StatusBeforeLock = account.Status;
             account.Status = AccountStatus.Locked;
             account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
-            account.LockReason = Clean(reason) ?? AdminLockReason;
+            account.LockReason = Clean(reason) ?? LockReasons.Admin;
             return Task.FromResult<Result<Change>>(Notice(account, account.Email, EmailTemplates.AccountLockedByAdmin, ("reason", Clean(reason))));
         }, ct);
         if (!result.Ok) return result.Error!;
@@ -167,7 +166,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         // this (sign-ins write no ETag on the account); this removes the rows.
         await sweeper.EndSessionsAsync(id, ct);
         log.LogInformation("Account {AccountId} locked by an admin", id);
-        await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? AdminLockReason)), callerId);
+        await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? LockReasons.Admin)), callerId);
         return ManagedAccountView.From(result.Value!);
     }
 
@@ -180,7 +179,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         var result = await ChangeAsync(id, async (account, now) =>
         {
             if (account.Status != AccountStatus.Locked) return Errors.InvalidState;
-            var sweptFor = account.LockReason is LockoutSweeper.UnconfirmedEmail or LockoutSweeper.UnconfirmedEmailChange
+            var sweptFor = account.LockReason is LockReasons.UnconfirmedEmail or LockReasons.UnconfirmedEmailChange
                 ? account.PendingEmail ?? account.Email : null;
             var restored = RestoredStatus(account);
             account.LockReason = null;

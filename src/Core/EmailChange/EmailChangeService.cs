@@ -34,8 +34,6 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
     public const string CodeSent = "code_sent";
     public const string EmailRestored = "email_restored";
     public const string AccountLocked = "account_locked";
-    /// <summary>Lock reason when a revert could not take the old address back (another account verified it meanwhile).</summary>
-    public const string RevertConflict = "email_revert_conflict";
 
 
     public async Task<Result<string>> RequestAsync(Caller caller, ChangeEmailRequest request, CancellationToken ct = default)
@@ -286,7 +284,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                 account.EmailVerified = true;
                 account.ResetGrant = reset!.TokenId;
                 // The unconfirmed change that locked it is undone; an admin's lock stays.
-                if (account.Status == AccountStatus.Locked && account.LockReason == LockoutSweeper.UnconfirmedEmailChange)
+                if (account.Status == AccountStatus.Locked && account.LockReason == LockReasons.UnconfirmedEmailChange)
                 {
                     account.Status = account.StatusBeforeLock ?? AccountStatus.Active;
                     account.LockReason = null;
@@ -304,7 +302,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                     account.StatusBeforeLock = account.Status;
                     account.Status = AccountStatus.Locked;
                 }
-                account.LockReason = RevertConflict;
+                account.LockReason = LockReasons.RevertConflict;
                 mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, account.FullName, fields);
             }
             if (await outbox.CommitWithAccountAsync(account, mail, ct)) return true;

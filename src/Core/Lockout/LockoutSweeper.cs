@@ -17,9 +17,6 @@ public sealed record SweepResult(int Locked, int Replayed, int Examined);
 /// </summary>
 public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Outbox outbox, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
 {
-    public const string UnconfirmedEmail = "email_unconfirmed";
-    /// <summary>The lock reason when a requested email change was not confirmed by its deadline.</summary>
-    public const string UnconfirmedEmailChange = "email_change_unconfirmed";
     private const int MaxReplays = 3;
 
     public async Task<SweepResult> RunAsync(CancellationToken ct = default)
@@ -66,7 +63,7 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
             var change = account.PendingEmail is not null;
             account.Status = AccountStatus.Locked;
             account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
-            account.LockReason = change ? UnconfirmedEmailChange : UnconfirmedEmail;
+            account.LockReason = change ? LockReasons.UnconfirmedEmailChange : LockReasons.UnconfirmedEmail;
             account.ConfirmationDeadline = null;
             account.VerificationGrant = null;
             account.UpdatedAt = now;
@@ -80,7 +77,7 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
             await EndSessionsAsync(account.Id, ct);
             await dueRows.TryRemoveAsync(due, ct);
             log.LogInformation("Locked account {AccountId}: {Reason}", account.Id, account.LockReason);
-            await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? UnconfirmedEmail)));
+            await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? LockReasons.UnconfirmedEmail)));
             return locked = true;
         }, ct);
         return locked;
