@@ -1,7 +1,6 @@
 using System.Text;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -36,7 +35,7 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
 public sealed class ManageService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
-    LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
+    SessionService sessions, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
@@ -164,7 +163,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         if (!result.Ok) return result.Error!;
         // The epoch bump already killed every session, also one a racing sign-in commits after
         // this (sign-ins write no ETag on the account); this removes the rows.
-        await sweeper.EndSessionsAsync(id, ct);
+        await sessions.EndAllAsync(id, ct);
         log.LogInformation("Account {AccountId} locked by an admin", id);
         await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? LockReasons.Admin)), callerId);
         return ManagedAccountView.From(result.Value!);

@@ -1,6 +1,5 @@
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -27,7 +26,7 @@ public sealed record RevertRequest(string? Token);
 /// </summary>
 public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, EmailOwners owners,
     OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
-    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
+    SessionService sessions, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
     public const string ConfirmationSent = "confirmation_sent";
@@ -314,7 +313,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
         if (dead) return Errors.InvalidToken;
 
         // The epoch bump above already killed every session; this removes the rows.
-        await sweeper.EndSessionsAsync(accountId, ct);
+        await sessions.EndAllAsync(accountId, ct);
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
             await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);

@@ -1,5 +1,6 @@
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,7 @@ public sealed record SweepResult(int Locked, int Replayed, int Examined);
 /// it with its ETag, ending its sessions and telling the user; it also re-enqueues emails whose
 /// queue message was lost. Two sweeps racing: the ETag makes the second a no-op.
 /// </summary>
-public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Outbox outbox, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
+public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Outbox outbox, SessionService sessions, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
 {
     private const int MaxReplays = 3;
 
@@ -74,7 +75,7 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
             if (mail is not null) lockChange.Send(mail);
             var committed = await outbox.CommitAsync(lockChange, ct);
             if (!committed) return false; // changed under us: look again
-            await EndSessionsAsync(account.Id, ct);
+            await sessions.EndAllAsync(account.Id, ct);
             await dueRows.TryRemoveAsync(due, ct);
             log.LogInformation("Locked account {AccountId}: {Reason}", account.Id, account.LockReason);
             await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? LockReasons.UnconfirmedEmail)));
@@ -103,12 +104,5 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
         if (next.PartitionKey != due.PartitionKey) await dueRows.TryRemoveAsync(due, ct);
         await outbox.EnqueueAsync(row, ct);
         return true;
-    }
-
-    /// <summary>Ends every session of the account (all but <paramref name="keepSessionId"/>, when given).</summary>
-    public async Task EndSessionsAsync(string accountId, CancellationToken ct, string? keepSessionId = null)
-    {
-        foreach (var s in await accounts.ListSessionsAsync(accountId, ct))
-            if (s.SessionId != keepSessionId) await accounts.DeleteSessionAsync(accountId, s.SessionId, ct);
     }
 }

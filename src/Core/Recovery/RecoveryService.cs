@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -24,7 +23,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// commit in one transaction, and every session ends.
 /// </summary>
 public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, EmailOwners owners, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
+    RateLimiter limiter, PasswordHasher hasher, SessionService sessions, AccountsOptions options, SecurityOptions security,
     LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
@@ -108,7 +107,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
             return await CommitWithNoticeAsync(account, null, ct);
         }, "Account kept changing during password reset.", ct);
         if (superseded) return Errors.InvalidToken;
-        await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
+        await sessions.EndAllAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordReset, link.Value.AccountId, client.IpAddress);
         return true;
@@ -159,7 +158,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
             return await CommitWithNoticeAsync(account, caller.SessionId, ct);
         }, "Account kept changing during password change.", ct);
         if (stopped is not null) return stopped;
-        await sweeper.EndSessionsAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
+        await sessions.EndAllAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
         log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordChanged, caller.AccountId, client.IpAddress);
         return true;
