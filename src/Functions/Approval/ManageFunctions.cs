@@ -2,7 +2,6 @@ using AccountFunctions.Core;
 using AccountFunctions.Core.Accounts;
 using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Audit;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
