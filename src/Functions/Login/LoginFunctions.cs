@@ -3,7 +3,6 @@ using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
-using AccountFunctions.Functions.Sessions;
 using AccountFunctions.Functions.Verification;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,7 +19,7 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
         var body = await Json.ReadAsync<LoginRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await login.LoginAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return SessionFunctions.SignInResult(req.HttpContext, result);
+        return SignInAnswers.Of(req.HttpContext, result);
     }
 
     [Function("LoginByEmail"), ClientLimit(ClientLimitGroup.MagicLink), TimingFloor]
@@ -37,6 +36,6 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
         var body = await Json.ReadAsync<MagicRedeemRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await magic.RedeemAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return SessionFunctions.SignInResult(req.HttpContext, result);
+        return SignInAnswers.Of(req.HttpContext, result);
     }
 }
