@@ -1,4 +1,4 @@
-using AccountFunctions.Core.Approval;
+using AccountFunctions.Core.Manage;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;

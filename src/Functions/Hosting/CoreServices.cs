@@ -1,5 +1,5 @@
 using AccountFunctions.Core;
-using AccountFunctions.Core.Approval;
+using AccountFunctions.Core.Manage;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;

@@ -7,7 +7,7 @@ using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
-namespace AccountFunctions.Core.Approval;
+namespace AccountFunctions.Core.Manage;
 
 /// <summary>The contract's Account object plus what only admins see: the note left at signup.</summary>
 public sealed record ManagedAccountView(
