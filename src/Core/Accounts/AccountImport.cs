@@ -1,4 +1,3 @@
-using AccountFunctions.Core.Manage;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;

@@ -9,20 +9,6 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace AccountFunctions.Core.Manage;
 
-/// <summary>The contract's Account object plus what only admins see: the note left at signup.</summary>
-public sealed record ManagedAccountView(
-    string Id, string? Email, bool EmailVerified, string? PendingEmail, string? AccountNumber,
-    string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
-    bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt, string? Comment)
-{
-    public static ManagedAccountView From(Account a)
-    {
-        var v = AccountView.From(a);
-        return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
-            v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, Text.UnicodeText.Scrub(a.Comment));
-    }
-}
-
 public sealed record AccountPage(IReadOnlyList<ManagedAccountView> Items, string? NextCursor);
 public sealed record ListQuery(string? Status, string? Q, string? Cursor, string? Limit);
 public sealed record ManageUpdate(string? Role = null, string? FirstName = null, string? LastName = null);
