@@ -1,7 +1,6 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.Manage;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Recovery;
@@ -70,7 +69,7 @@ public static class CoreServices
         services.AddSingleton<Core.Profile.ProfileService>();
         services.AddSingleton<AccountDeletion>();
         services.AddSingleton<Core.Accounts.AccountImport>();
-        services.AddSingleton<LockoutSweeper>();
+        services.AddSingleton<Core.Sweep.DueSweep>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
         services.AddSingleton<Core.EmailChange.EmailChangeService>();

@@ -5,18 +5,19 @@ using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
-namespace AccountFunctions.Core.Lockout;
+namespace AccountFunctions.Core.Sweep;
 
 public sealed record SweepResult(int Locked, int Replayed, int Examined);
 
 /// <summary>
-/// The LockoutSweep timer. Reads only the <c>due</c> partitions up to the current hour, so its
-/// cost grows with what is due, not with the number of accounts. For each confirmation deadline
+/// The due sweep, run by the <c>LockoutSweep</c> timer (the function keeps that name: it is the
+/// contract). Reads only the <c>due</c> partitions up to the current hour, so its cost grows with
+/// what is due, not with the number of accounts. For each confirmation deadline
 /// that has passed it re-reads the account (the deadline may have been met or moved) and locks
 /// it with its ETag, ending its sessions and telling the user; it also re-enqueues emails whose
 /// queue message was lost. Two sweeps racing: the ETag makes the second a no-op.
 /// </summary>
-public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Outbox outbox, SessionService sessions, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
+public sealed class DueSweep(AccountsTable accounts, DueTable dueRows, Outbox outbox, SessionService sessions, AuditLog audit, TimeProvider time, ILogger<DueSweep> log)
 {
     private const int MaxReplays = 3;
 
