@@ -24,7 +24,7 @@ public static class CoreServices
         services.Bind<SessionsOptions>(config, "Sessions");
         services.Bind<SecurityOptions>(config, "Security");
         services.Bind<LoginThrottleOptions>(config, "Lockout"); // the section's name before the rename: deployed settings keep working
-        services.Bind<RateLimitOptions>(config, "RateLimits");
+        services.Bind<ClientLimitOptions>(config, "RateLimits"); // the per-IP limits of ClientLimiter; the section keeps its deployed name
         services.Bind<MfaOptions>(config, "Mfa");
         services.Bind<ClientIpOptions>(config, "ClientIp");
         services.Bind<StorageOptions>(config, "Storage")
