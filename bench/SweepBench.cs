@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using AccountFunctions.Core;
-using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Sweep;
 using AccountFunctions.Core.Storage;
 using AccountFunctions.Functions;
 using Azure.Data.Tables;
@@ -36,7 +36,7 @@ public static class SweepBench
                 b.Services.AddSingleton(new StorageContext(connection, new StorageOptions { Prefix = $"sweep{size}" }, counter));
             });
             var storage = app.Services.GetRequiredService<StorageContext>();
-            var sweeper = app.Services.GetRequiredService<LockoutSweeper>();
+            var sweeper = app.Services.GetRequiredService<DueSweep>();
             await storage.ReadyAsync();
             var now = DateTimeOffset.UtcNow;
             var seed = Stopwatch.StartNew();

@@ -156,7 +156,7 @@ public sealed class LimitRule
 /// Counters live in the <c>limits</c> table; each instance adds its hits to them every
 /// <see cref="SyncEvery"/> hits or <see cref="SyncInterval"/>, whichever comes first.
 /// </summary>
-public sealed class RateLimitOptions
+public sealed class ClientLimitOptions
 {
     public LimitRule Signup { get; set; } = new(20, TimeSpan.FromMinutes(15));
     public LimitRule Login { get; set; } = new(100, TimeSpan.FromMinutes(15));

@@ -1,4 +1,4 @@
-using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Sweep;
 using AccountFunctions.Core.Security;
 using System.Net;
 using System.Text.Json;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using AccountFunctions.Core.Signup;
+using AccountFunctions.Core;
 using AccountFunctions.Functions.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 

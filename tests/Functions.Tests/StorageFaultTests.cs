@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Sweep;
 using AccountFunctions.Functions.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -78,7 +78,7 @@ public sealed class StorageFaultTests(Xunit.Abstractions.ITestOutputHelper outpu
         if (missing.Count > 0)
         {
             app.Clock!.Advance(TimeSpan.FromMinutes(11));
-            replayed = (await app.Services.GetRequiredService<LockoutSweeper>().RunAsync()).Replayed;
+            replayed = (await app.Services.GetRequiredService<DueSweep>().RunAsync()).Replayed;
             missing = await WaitForMailAsync(app, missing, TimeSpan.FromSeconds(20));
         }
         Assert.True(missing.Count == 0, $"no verification email for {missing.Count} accepted signups (sweep replayed {replayed}): {string.Join(", ", missing.Take(5))}");

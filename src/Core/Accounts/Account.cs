@@ -44,6 +44,10 @@ public sealed class Account : ITableEntity
     public string Role { get; set; } = Roles.User;
     public string? FirstName { get; set; }
     public string? LastName { get; set; }
+    /// <summary>First and last name joined, for an email's To name; null when neither is set.</summary>
+    [IgnoreDataMember]
+    public string? FullName =>
+        string.Join(' ', new[] { FirstName, LastName }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } n ? n : null;
     /// <summary>The note left for the admin at signup.</summary>
     public string? Comment { get; set; }
     /// <summary>Self-describing hash (see PasswordHasher); null for passwordless accounts.</summary>

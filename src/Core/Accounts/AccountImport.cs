@@ -1,6 +1,4 @@
-using AccountFunctions.Core.Approval;
 using AccountFunctions.Core.Security;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -24,8 +22,8 @@ public sealed class AccountImport(AccountsTable accounts, IdentifierIndex identi
         else if (!EmailAddress.IsValid(request.Email)) errors["email"] = ["This is not a valid email address."];
         var hash = PasswordHasher.ImportFormat(request.PasswordHash);
         if (hash is null) errors["passwordHash"] = ["Use a bcrypt ($2a$/$2b$/$2y$), ASP.NET Core Identity (base64) or Argon2id (PHC) hash."];
-        SignupService.CheckLength(errors, "firstName", request.FirstName, Limits.NameLength);
-        SignupService.CheckLength(errors, "lastName", request.LastName, Limits.NameLength);
+        FieldRules.Check(errors, "firstName", request.FirstName, FieldRules.NameLength);
+        FieldRules.Check(errors, "lastName", request.LastName, FieldRules.NameLength);
         if (errors.Count > 0) return Errors.Validation(errors);
 
         var now = time.GetUtcNow();

@@ -33,3 +33,17 @@ public sealed record AccountView(
 /// <summary>The contract's Session object.</summary>
 public sealed record SessionView(
     string AccessToken, string TokenType, int ExpiresIn, string? RefreshToken, int RefreshExpiresIn, AccountView Account);
+
+/// <summary>The contract's Account object plus what only admins see: the note left at signup.</summary>
+public sealed record ManagedAccountView(
+    string Id, string? Email, bool EmailVerified, string? PendingEmail, string? AccountNumber,
+    string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
+    bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt, string? Comment)
+{
+    public static ManagedAccountView From(Account a)
+    {
+        var v = AccountView.From(a);
+        return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
+            v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, UnicodeText.Scrub(a.Comment));
+    }
+}

@@ -1,11 +1,8 @@
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
-using AccountFunctions.Core.Verification;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
@@ -27,17 +24,15 @@ public sealed record RevertRequest(string? Token);
 /// is cleared and a reset link goes to the restored address. Unconfirmed by the deadline: the sweep
 /// <c>locked</c> the account.
 /// </summary>
-public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, SignupService signup,
-    VerificationService verification, OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
-    LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
+public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, EmailOwners owners,
+    OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
+    SessionService sessions, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
     public const string ConfirmationSent = "confirmation_sent";
     public const string CodeSent = "code_sent";
     public const string EmailRestored = "email_restored";
     public const string AccountLocked = "account_locked";
-    /// <summary>Lock reason when a revert could not take the old address back (another account verified it meanwhile).</summary>
-    public const string RevertConflict = "email_revert_conflict";
 
 
     public async Task<Result<string>> RequestAsync(Caller caller, ChangeEmailRequest request, CancellationToken ct = default)
@@ -64,9 +59,9 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
         var limit = await limiter.HitAsync("email-change", account.Id, security.ResendLimit, security.ResendWindow, ct);
         if (!limit.Allowed) return Errors.TooManyRequests(limit.RetryAfter);
 
-        if (await signup.OwnerAsync(newHash, ct) is { } owner && owner.Id != account.Id)
+        if (await owners.OwnerAsync(newHash, ct) is { } owner && owner.Id != account.Id)
         {
-            var notice = outbox.Create(owner.Id, EmailTemplates.EmailChangeTaken, owner.Email!, SignupService.FullName(owner),
+            var notice = outbox.Create(owner.Id, EmailTemplates.EmailChangeTaken, owner.Email!, owner.FullName,
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
             await outbox.CommitAsync(notice, ct);
             log.LogInformation("Account {AccountId} asked for an address another account owns; its owner was told", account.Id);
@@ -116,10 +111,10 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
             account.UpdatedAt = now;
             var fields = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail };
             var change = AccountChange.Of(account)
-                .Send(outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, SignupService.FullName(account), fields, confirm));
+                .Send(outbox.Create(account.Id, EmailTemplates.ConfirmEmailChange, newEmail, account.FullName, fields, confirm));
             if (revert is not null && hadAddress)
             {
-                var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, SignupService.FullName(account), fields, revert);
+                var notice = outbox.Create(account.Id, EmailTemplates.EmailChangeRequested, oldEmail!, account.FullName, fields, revert);
                 notice.CodeNonce = null;
                 change.Send(notice);
                 change.Add(new RevertRow
@@ -198,7 +193,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                 account.EmailChangeGrant = grant.TokenId;
                 account.EmailChangeTarget = newHash;
                 account.UpdatedAt = time.GetUtcNow();
-                var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, SignupService.FullName(account),
+                var mail = outbox.Create(account.Id, EmailTemplates.EmailChangeCode, account.Email, account.FullName,
                     new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "", ["newEmail"] = newEmail }, grant);
                 if (await outbox.CommitWithAccountAsync(account, mail, ct))
                 {
@@ -260,7 +255,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
             if (row.Epoch != account.RevertEpoch) return dead = true; // another revert won
             // Unconfirmed change: the old address never left. Otherwise its owner row is taken back first.
             var stillThere = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == oldHash;
-            if (!stillThere && !claimed) claimed = await verification.ClaimOwnershipAsync(accountId, oldHash, ct);
+            if (!stillThere && !claimed) claimed = await owners.ClaimAsync(accountId, oldHash, ct);
             regained = stillThere || claimed;
             if (regained) reset ??= await tokens.IssueAsync(TokenPurpose.Reset, accountId, oldHash, options.PasswordResetTokenLifetime, ct);
             released = account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) != oldHash
@@ -288,13 +283,13 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                 account.EmailVerified = true;
                 account.ResetGrant = reset!.TokenId;
                 // The unconfirmed change that locked it is undone; an admin's lock stays.
-                if (account.Status == AccountStatus.Locked && account.LockReason == LockoutSweeper.UnconfirmedEmailChange)
+                if (account.Status == AccountStatus.Locked && account.LockReason == LockReasons.UnconfirmedEmailChange)
                 {
                     account.Status = account.StatusBeforeLock ?? AccountStatus.Active;
                     account.LockReason = null;
                     account.StatusBeforeLock = null;
                 }
-                mail = outbox.Create(accountId, EmailTemplates.EmailReverted, row.OldEmail, SignupService.FullName(account), fields, reset);
+                mail = outbox.Create(accountId, EmailTemplates.EmailReverted, row.OldEmail, account.FullName, fields, reset);
                 mail.CodeNonce = null;
             }
             else
@@ -306,8 +301,8 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
                     account.StatusBeforeLock = account.Status;
                     account.Status = AccountStatus.Locked;
                 }
-                account.LockReason = RevertConflict;
-                mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, SignupService.FullName(account), fields);
+                account.LockReason = LockReasons.RevertConflict;
+                mail = outbox.Create(accountId, EmailTemplates.EmailRevertConflict, row.OldEmail, account.FullName, fields);
             }
             if (await outbox.CommitWithAccountAsync(account, mail, ct)) return true;
             var fresh = await accounts.GetAsync(accountId, ct);
@@ -318,7 +313,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
         if (dead) return Errors.InvalidToken;
 
         // The epoch bump above already killed every session; this removes the rows.
-        await sweeper.EndSessionsAsync(accountId, ct);
+        await sessions.EndAllAsync(accountId, ct);
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
             await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);

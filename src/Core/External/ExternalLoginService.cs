@@ -5,7 +5,6 @@ using System.Text.Json;
 using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -40,7 +39,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </list>
 /// </summary>
 public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
-    AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
+    AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, AdminNotices adminNotices, EmailOwners owners, IdentifierIndex identifiers,
     SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
@@ -275,7 +274,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
             }
 
             var email = identity.Email is { } e && EmailAddress.IsValid(e) ? e.Trim() : null;
-            if (email is not null && identity.EmailVerified && await signup.OwnerAsync(EmailAddress.Hash(email), ct) is { } owner)
+            if (email is not null && identity.EmailVerified && await owners.OwnerAsync(EmailAddress.Hash(email), ct) is { } owner)
             {
                 if (!await TryAddIndexAsync(subject, owner.Id, now, ct)) return false;
                 if (await AddLinkAsync(owner, provider, subject, now, ct) is { } linked)
@@ -323,7 +322,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
         }
         await accountRows.CreateAsync(account, ct);
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, now, ct);
-        if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
+        if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
         log.LogInformation("Account {AccountId} created by external sign-in via {Provider}; status {Status}", account.Id, provider, account.Status);
     }
 
@@ -501,7 +500,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
     {
         if (string.IsNullOrWhiteSpace(name)) return null;
         var clean = Text.EmailText.SingleLine(name.Trim())!.Trim();
-        return clean.Length == 0 ? null : clean.Length > Limits.NameLength ? clean[..Limits.NameLength] : clean;
+        return clean.Length == 0 ? null : clean.Length > FieldRules.NameLength ? clean[..FieldRules.NameLength] : clean;
     }
 
     private static async Task<string?> ReadLimitedAsync(HttpContent content, CancellationToken ct)

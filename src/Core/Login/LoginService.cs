@@ -2,7 +2,6 @@ using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
 

@@ -3,7 +3,6 @@ using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +16,7 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// the same whether or not the address has an account. Only the verified owner of an address
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
-public sealed class MagicLinkService(AccountsTable accounts, SignupService signup, OneTimeTokens tokens, Outbox outbox,
+public sealed class MagicLinkService(AccountsTable accounts, EmailOwners owners, OneTimeTokens tokens, Outbox outbox,
     RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
     ILogger<MagicLinkService> log)
 {
@@ -28,7 +27,7 @@ public sealed class MagicLinkService(AccountsTable accounts, SignupService signu
         var subject = EmailAddress.Hash(email);
         var decision = await limiter.HitAsync("magic", subject, security.ResendLimit, security.ResendWindow, ct);
         if (!decision.Allowed) return "accepted";
-        var account = await signup.OwnerAsync(subject, ct);
+        var account = await owners.OwnerAsync(subject, ct);
         if (account is null) return "accepted";
 
         var grant = await tokens.IssueAsync(TokenPurpose.Magic, account.Id, subject, options.MagicLinkLifetime, ct);
@@ -36,7 +35,7 @@ public sealed class MagicLinkService(AccountsTable accounts, SignupService signu
         await Optimistic.TryRetryAsync(async _ =>
         {
             account.MagicGrant = grant.TokenId;
-            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
+            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AccountFunctions.Core.Security;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 
 namespace AccountFunctions.Core.Profile;
@@ -47,8 +46,8 @@ public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher
         {
             switch (name)
             {
-                case "firstName": Text(name, value, Limits.NameLength, (a, v) => a.FirstName = v); break;
-                case "lastName": Text(name, value, Limits.NameLength, (a, v) => a.LastName = v); break;
+                case "firstName": Text(name, value, FieldRules.NameLength, (a, v) => a.FirstName = v); break;
+                case "lastName": Text(name, value, FieldRules.NameLength, (a, v) => a.LastName = v); break;
                 case "bio": Text(name, value, BioLength, (a, v) => a.Bio = v, multiline: true); break;
                 case "location": Text(name, value, LocationLength, (a, v) => a.Location = v); break;
                 case "avatarUrl":

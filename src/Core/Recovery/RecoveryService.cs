@@ -2,10 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -24,8 +22,8 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
 /// commit in one transaction, and every session ends.
 /// </summary>
-public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, SignupService signup, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, PasswordHasher hasher, LockoutSweeper sweeper, AccountsOptions options, SecurityOptions security,
+public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, EmailOwners owners, OneTimeTokens tokens, Outbox outbox,
+    RateLimiter limiter, PasswordHasher hasher, SessionService sessions, AccountsOptions options, SecurityOptions security,
     LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
@@ -41,7 +39,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         if (!perAddress.Allowed) return Accepted;
 
         // Any account that verified the address may reset: a locked one too (it still cannot log in).
-        var account = await signup.OwnerAsync(subject, ct);
+        var account = await owners.OwnerAsync(subject, ct);
         if (account is null)
         {
             await ComparableWorkAsync(ct);
@@ -54,7 +52,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         {
             account.ResetGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
-            var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, SignupService.FullName(account),
+            var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             if (await outbox.CommitWithAccountAsync(account, mail, ct))
             {
@@ -109,7 +107,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
             return await CommitWithNoticeAsync(account, null, ct);
         }, "Account kept changing during password reset.", ct);
         if (superseded) return Errors.InvalidToken;
-        await sweeper.EndSessionsAsync(link.Value.AccountId, ct);
+        await sessions.EndAllAsync(link.Value.AccountId, ct);
         log.LogInformation("Account {AccountId} reset its password; every session ended", link.Value.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordReset, link.Value.AccountId, client.IpAddress);
         return true;
@@ -160,7 +158,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
             return await CommitWithNoticeAsync(account, caller.SessionId, ct);
         }, "Account kept changing during password change.", ct);
         if (stopped is not null) return stopped;
-        await sweeper.EndSessionsAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
+        await sessions.EndAllAsync(caller.AccountId, ct, keepSessionId: caller.SessionId);
         log.LogInformation("Account {AccountId} changed its password; other sessions ended", caller.AccountId);
         await audit.RecordAsync(AuditEvent.PasswordChanged, caller.AccountId, client.IpAddress);
         return true;
@@ -175,7 +173,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         var change = AccountChange.Of(account);
         if (keepSessionId is not null) change.KeepSession(keepSessionId, account.SessionEpoch);
         if (account is { EmailVerified: true, Email: not null })
-            change.Send(outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, SignupService.FullName(account),
+            change.Send(outbox.Create(account.Id, EmailTemplates.PasswordChanged, account.Email, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }));
         return await outbox.CommitAsync(change, ct);
     }

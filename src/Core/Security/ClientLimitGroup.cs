@@ -1,6 +1,6 @@
 namespace AccountFunctions.Core.Security;
 
-/// <summary>The per-client limit groups of <see cref="RateLimitOptions"/>; a function names one with <c>[ClientLimit]</c>.</summary>
+/// <summary>The per-client limit groups of <see cref="ClientLimitOptions"/>; a function names one with <c>[ClientLimit]</c>.</summary>
 public enum ClientLimitGroup
 {
     Signup,

@@ -11,7 +11,7 @@ namespace AccountFunctions.Core.Security;
 /// Its decision uses the shared count it last saw plus its own unsynced hits, so one instance is
 /// exact and N instances can together let through at most N × SyncEvery extra requests per window.
 /// </summary>
-public sealed class ClientLimiter(LimitsTable limits, RateLimitOptions options, TimeProvider time)
+public sealed class ClientLimiter(LimitsTable limits, ClientLimitOptions options, TimeProvider time)
 {
     private const int MaxTracked = 50_000;
 

@@ -6,8 +6,9 @@ namespace AccountFunctions.Core.Security;
 public readonly record struct RateDecision(bool Allowed, TimeSpan RetryAfter, int Count = 0);
 
 /// <summary>
-/// Fixed-window counters in the <c>limits</c> table, PK <c>{limit}-{sha256(subject)}</c>, RK the
-/// window's start (ticks). Incremented with ETag retries, so every instance shares them.
+/// Fixed-window counters per subject (an address, an account, a code), in the <c>limits</c> table,
+/// PK <c>{limit}-{sha256(subject)}</c>, RK the window's start (ticks). Incremented with ETag
+/// retries, so every instance shares them. The per-IP limits of the endpoints are ClientLimiter's.
 /// </summary>
 public sealed class RateLimiter(LimitsTable limits, TimeProvider time)
 {

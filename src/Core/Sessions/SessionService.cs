@@ -188,6 +188,16 @@ public sealed class SessionService(AccountsTable accounts, TokenKeys keys, Acces
         return true;
     }
 
+    /// <summary>
+    /// Ends every session of the account (all but <paramref name="keepSessionId"/>, when given): a
+    /// password reset or change, an admin lock, an email revert, the sweep's lock.
+    /// </summary>
+    public async Task EndAllAsync(string accountId, CancellationToken ct, string? keepSessionId = null)
+    {
+        foreach (var s in await accounts.ListSessionsAsync(accountId, ct))
+            if (s.SessionId != keepSessionId) await accounts.DeleteSessionAsync(accountId, s.SessionId, ct);
+    }
+
     private async Task<string> RefreshTokenAsync(SessionRow session, int generation) =>
         $"{session.AccountId}.{session.SessionId}.{generation}.{Base64UrlEncoder.Encode(await MacAsync(session, generation))}";
 

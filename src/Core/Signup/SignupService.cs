@@ -13,12 +13,6 @@ public sealed record AnonymousSignupRequest(string? Password, string? InviteCode
 public sealed record AnonymousSignupResult(string AccountNumber, string Status,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] SessionView? Session);
 
-public static class Limits
-{
-    public const int NameLength = 100;
-    public const int CommentLength = 1000;
-}
-
 /// <summary>
 /// Signup: <c>unverified</c> account + claim on the address + verification link and code.
 /// The answer is the same whether or not the address already belongs to someone (who is
@@ -27,7 +21,7 @@ public static class Limits
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, PasswordHasher hasher,
-    OneTimeTokens tokens, Outbox outbox, InviteService invites, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
+    OneTimeTokens tokens, Outbox outbox, InviteService invites, EmailOwners owners, AdminNotices adminNotices, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
 
@@ -72,7 +66,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         }
         await accounts.CommitAsync(change, ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", "account_number"), ("status", account.Status)));
-        if (account.Status == AccountStatus.PendingApproval) await NotifyAdminsAsync(account, ct);
+        if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
         return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
     }
 
@@ -87,10 +81,10 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
             && await UseInviteAsync(inviteCode, emailHash, ct) is { } refused) return refused;
         var now = time.GetUtcNow();
 
-        var owner = await OwnerAsync(emailHash, ct);
+        var owner = await owners.OwnerAsync(emailHash, ct);
         if (owner is not null)
         {
-            var notice = outbox.Create(owner.Id, EmailTemplates.AlreadyRegistered, owner.Email!, FullName(owner),
+            var notice = outbox.Create(owner.Id, EmailTemplates.AlreadyRegistered, owner.Email!, owner.FullName,
                 new Dictionary<string, string> { ["firstName"] = owner.FirstName ?? "" });
             await outbox.CommitAsync(notice, ct);
             return VerificationSent;
@@ -109,7 +103,7 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, emailHash, options.VerificationTokenLifetime, ct);
         account.VerificationGrant = grant.TokenId;
         await identifiers.AddClaimAsync(emailHash, account.Id, now, ct);
-        var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, FullName(account),
+        var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, email, account.FullName,
             new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
         await due.SetAsync(DueRow.For(DueRow.Deadline, account.Id, account.ConfirmationDeadline.Value), ct);
         var created = AccountChange.Create(account).Send(mail);
@@ -131,62 +125,16 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         return await invites.ConsumeAsync(invite.Value!, ct) ? null : Errors.InviteInvalid;
     }
 
-    /// <summary>Emails every admin that an account waits for approval (one outbox row per admin).</summary>
-    public async Task NotifyAdminsAsync(Account account, CancellationToken ct)
-    {
-        foreach (var adminId in await identifiers.ListAdminsAsync(ct))
-        {
-            var admin = await accounts.GetAsync(adminId, ct);
-            if (admin is not { Role: Roles.Admin, EmailVerified: true, Email: not null }) continue;
-            // In the partition of the account it is about (it carries its id and details), so
-            // deleting that account removes the notice too.
-            var mail = outbox.Create(account.Id, EmailTemplates.ApprovalRequested, admin.Email, FullName(admin), new Dictionary<string, string>
-            {
-                ["firstName"] = admin.FirstName ?? "",
-                ["userId"] = account.Id,
-                ["userEmail"] = account.Email ?? "",
-                ["userFirstName"] = account.FirstName ?? "",
-                ["userLastName"] = account.LastName ?? "",
-                ["userComment"] = account.Comment ?? "",
-            });
-            await outbox.CommitAsync(mail, ct);
-        }
-    }
-
     private static Dictionary<string, string[]> Validate(string? email, string? firstName, string? lastName, string? comment)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(email)) errors["email"] = ["An email address is required."];
         else if (!EmailAddress.IsValid(email)) errors["email"] = ["This is not a valid email address."];
-        CheckLength(errors, "firstName", firstName, Limits.NameLength);
-        CheckLength(errors, "lastName", lastName, Limits.NameLength);
-        CheckLength(errors, "comment", comment, Limits.CommentLength, multiline: true);
+        FieldRules.Check(errors, "firstName", firstName, FieldRules.NameLength);
+        FieldRules.Check(errors, "lastName", lastName, FieldRules.NameLength);
+        FieldRules.Check(errors, "comment", comment, FieldRules.CommentLength, multiline: true);
         return errors;
     }
 
-    /// <summary>The account that verified this address, if any (ignoring a stale index row).</summary>
-    internal async Task<Account?> OwnerAsync(string emailHash, CancellationToken ct)
-    {
-        var row = await identifiers.GetEmailOwnerAsync(emailHash, ct);
-        if (row is null) return null;
-        var account = await accounts.GetAsync(row.AccountId, ct);
-        return account is { EmailVerified: true, Email: not null } && EmailAddress.Hash(account.Email) == emailHash ? account : null;
-    }
-
-    internal static string? FullName(Account a) =>
-        string.Join(' ', new[] { a.FirstName, a.LastName }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } n ? n : null;
-
     private static string? Clean(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
-
-    /// <summary>
-    /// Length and characters of a text field. Single-line fields (names) refuse every control
-    /// character and the Unicode line and paragraph separators: they end up in email greetings and
-    /// the To header. Multi-line ones (the signup comment, a reason) may hold line breaks and tabs.
-    /// </summary>
-    internal static void CheckLength(Dictionary<string, string[]> errors, string field, string? value, int max, bool multiline = false)
-    {
-        if (value is null) return;
-        if (value.Length > max) errors[field] = [$"Use at most {max} characters."];
-        else if (value.Any(c => Text.EmailText.IsRefused(c, multiline))) errors[field] = ["Control characters are not allowed."];
-    }
 }

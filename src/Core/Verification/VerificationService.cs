@@ -2,7 +2,6 @@ using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
@@ -17,13 +16,12 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// row is inserted (the insert is the lock: first to verify wins); then the account is marked
 /// verified with its ETag. A crash between the two writes leaves an owner row pointing at an
 /// account that is not verified: a later attempt by that account finishes the job, and a
-/// different account takes the row over once it is older than <see cref="StaleOwnerAge"/>.
+/// different account takes the row over once it is older than <see cref="EmailOwners.StaleOwnerAge"/>.
 /// </summary>
 public sealed class VerificationService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
-    Outbox outbox, RateLimiter limiter, SignupService signup, SessionService sessions, AccountsOptions options,
+    Outbox outbox, RateLimiter limiter, AdminNotices adminNotices, EmailOwners owners, SessionService sessions, AccountsOptions options,
     SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
-    public static readonly TimeSpan StaleOwnerAge = TimeSpan.FromMinutes(2);
     private const int MaxClaimsResent = 3;
 
     public async Task<Result<VerifyResult>> VerifyAsync(VerifyRequest request, ClientInfo client, CancellationToken ct = default)
@@ -41,7 +39,7 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
         var email = account.PendingEmail ?? account.Email;
         if (email is null || EmailAddress.Hash(email) != subject) return Errors.InvalidToken;
 
-        if (!await ClaimOwnershipAsync(account.Id, subject, ct))
+        if (!await owners.ClaimAsync(account.Id, subject, ct))
         {
             await DropClaimAsync(account, grant, subject, ct);
             return Errors.EmailTaken;
@@ -86,14 +84,14 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
         if (lost) return Errors.InvalidToken;
         await identifiers.RemoveClaimAsync(subject, account.Id, ct);
         // After the account update: a crash before this leaves an owner row whose account has moved
-        // on, which OwnerAsync ignores and ClaimOwnershipAsync takes over once stale.
+        // on, which EmailOwners ignores and takes over once stale.
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, account.Id, ct);
         // The deadline was met: its sweep marker is no longer needed (the sweep would drop it anyway).
         if (metDeadline is { } deadline) await due.RemoveAsync(DueRow.Deadline, deadline, account.Id, ct);
         log.LogInformation("Account {AccountId} verified its email; status {Status}", account.Id, account.Status);
         await audit.RecordAsync(AuditEvent.EmailVerified, account.Id, client.IpAddress, AuditLog.Detail(("status", account.Status)));
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
-        if (account.Status == AccountStatus.PendingApproval) await signup.NotifyAdminsAsync(account, ct);
+        if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
 
         // Passwordless accounts are signed in by the link or code itself.
         if (account.PasswordHash is null && account.Status == AccountStatus.Active)
@@ -103,26 +101,6 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
             return new VerifyResult(account.Status, await sessions.ViewAsync(account, session));
         }
         return new VerifyResult(account.Status);
-    }
-
-    /// <summary>True when this account now owns the address (or already did). Also used by an email revert.</summary>
-    public async Task<bool> ClaimOwnershipAsync(string accountId, string subject, CancellationToken ct)
-    {
-        var owns = false;
-        await Optimistic.TryRetryAsync(async _ =>
-        {
-            if (await identifiers.TryAddEmailOwnerAsync(subject, accountId, time.GetUtcNow(), ct)) return owns = true;
-            var row = await identifiers.GetEmailOwnerAsync(subject, ct);
-            if (row is null) return false;
-            if (row.AccountId == accountId) return owns = true;
-            var other = await accounts.GetAsync(row.AccountId, ct);
-            if (other is { EmailVerified: true, Email: not null } && EmailAddress.Hash(other.Email) == subject) return true;
-            // The row's account is gone, or never finished verifying: repair once it is stale.
-            if (other is not null && time.GetUtcNow() - row.CreatedAt < StaleOwnerAge) return true;
-            await identifiers.TryRemoveAsync(row, ct);
-            return false;
-        }, ct);
-        return owns;
     }
 
     private async Task DropClaimAsync(Account account, string grant, string subject, CancellationToken ct)
@@ -176,7 +154,7 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
             var grant = await tokens.IssueAsync(TokenPurpose.Verify, account.Id, subject, options.VerificationTokenLifetime, ct);
             account.VerificationGrant = grant.TokenId;
             account.UpdatedAt = time.GetUtcNow();
-            var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, account.Email, SignupService.FullName(account),
+            var mail = outbox.Create(account.Id, EmailTemplates.VerifyEmail, account.Email, account.FullName,
                 new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
             await outbox.CommitWithAccountAsync(account, mail, ct);
         }

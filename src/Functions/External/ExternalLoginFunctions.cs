@@ -3,7 +3,6 @@ using AccountFunctions.Core.External;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
-using AccountFunctions.Functions.Sessions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
@@ -63,7 +62,7 @@ public sealed class ExternalLoginFunctions(ExternalLoginService external, Extern
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await external.ExchangeAsync(body.Value!.Code, body.Value.RememberMe == true, body.Value.UseCookie == true,
             req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return SessionFunctions.SignInResult(req.HttpContext, result);
+        return SignInAnswers.Of(req.HttpContext, result);
     }
 
     [Function("UnlinkExternalLogin"), RequireCaller]

@@ -1,7 +1,6 @@
 using AccountFunctions.Core;
-using AccountFunctions.Core.Approval;
+using AccountFunctions.Core.Manage;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Recovery;
@@ -25,7 +24,7 @@ public static class CoreServices
         services.Bind<SessionsOptions>(config, "Sessions");
         services.Bind<SecurityOptions>(config, "Security");
         services.Bind<LoginThrottleOptions>(config, "Lockout"); // the section's name before the rename: deployed settings keep working
-        services.Bind<RateLimitOptions>(config, "RateLimits");
+        services.Bind<ClientLimitOptions>(config, "RateLimits"); // the per-IP limits of ClientLimiter; the section keeps its deployed name
         services.Bind<MfaOptions>(config, "Mfa");
         services.Bind<ClientIpOptions>(config, "ClientIp");
         services.Bind<StorageOptions>(config, "Storage")
@@ -59,6 +58,8 @@ public static class CoreServices
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
+        services.AddSingleton<EmailOwners>();
+        services.AddSingleton<AdminNotices>();
         services.AddSingleton<SignupService>();
         services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
@@ -68,7 +69,7 @@ public static class CoreServices
         services.AddSingleton<Core.Profile.ProfileService>();
         services.AddSingleton<AccountDeletion>();
         services.AddSingleton<Core.Accounts.AccountImport>();
-        services.AddSingleton<LockoutSweeper>();
+        services.AddSingleton<Core.Sweep.DueSweep>();
         services.AddSingleton<RecoveryService>();
         services.AddSingleton<ManageService>();
         services.AddSingleton<Core.EmailChange.EmailChangeService>();

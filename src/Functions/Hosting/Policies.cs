@@ -67,7 +67,7 @@ public sealed class FunctionPolicies
     {
         var found = new Dictionary<string, FunctionPolicy>(StringComparer.Ordinal);
         var problems = new List<string>();
-        var limits = new RateLimitOptions();
+        var limits = new ClientLimitOptions();
         const BindingFlags Methods = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
         foreach (var method in types.SelectMany(t => t.GetMethods(Methods)))
         {

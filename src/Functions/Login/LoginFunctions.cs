@@ -3,8 +3,6 @@ using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
-using AccountFunctions.Functions.Sessions;
-using AccountFunctions.Functions.Verification;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
@@ -20,13 +18,13 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
         var body = await Json.ReadAsync<LoginRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await login.LoginAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return SessionFunctions.SignInResult(req.HttpContext, result);
+        return SignInAnswers.Of(req.HttpContext, result);
     }
 
     [Function("LoginByEmail"), ClientLimit(ClientLimitGroup.MagicLink), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> RequestEmail([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/login/email")] HttpRequest req)
     {
-        var body = await Json.ReadAsync<VerificationFunctions.EmailRequest>(req.HttpContext);
+        var body = await Json.ReadAsync<EmailRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         return (await magic.RequestAsync(body.Value!.Email, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }
@@ -37,6 +35,6 @@ public sealed class LoginFunctions(LoginService login, MagicLinkService magic)
         var body = await Json.ReadAsync<MagicRedeemRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await magic.RedeemAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return SessionFunctions.SignInResult(req.HttpContext, result);
+        return SignInAnswers.Of(req.HttpContext, result);
     }
 }

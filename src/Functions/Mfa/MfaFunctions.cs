@@ -2,7 +2,6 @@ using AccountFunctions.Core;
 using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
-using AccountFunctions.Functions.Sessions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
@@ -18,7 +17,7 @@ public sealed class MfaFunctions(MfaChallenges challenges, MfaService mfa)
         var body = await Json.ReadAsync<MfaLoginRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         var result = await challenges.CompleteAsync(body.Value!, req.HttpContext.Client(), req.HttpContext.RequestAborted);
-        return SessionFunctions.SignInResult(req.HttpContext, result);
+        return SignInAnswers.Of(req.HttpContext, result);
     }
 
     [Function("StartTotp"), RequireCaller]

@@ -1,7 +1,6 @@
 using AccountFunctions.Core.Recovery;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Functions.Hosting;
-using AccountFunctions.Functions.Verification;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
@@ -14,7 +13,7 @@ public sealed class RecoveryFunctions(RecoveryService recovery)
     [Function("ForgotPassword"), ClientLimit(ClientLimitGroup.Forgot), TimingFloor]
     public async Task<Results<JsonHttpResult<StatusAnswer>, ProblemResult>> Forgot([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/password/forgot")] HttpRequest req)
     {
-        var body = await Json.ReadAsync<VerificationFunctions.EmailRequest>(req.HttpContext);
+        var body = await Json.ReadAsync<EmailRequest>(req.HttpContext);
         if (!body.Ok) return body.Error!.ToProblem();
         return (await recovery.ForgotAsync(body.Value!.Email, req.HttpContext.Client(), req.HttpContext.RequestAborted)).ToHttp(Answers.Accepted);
     }

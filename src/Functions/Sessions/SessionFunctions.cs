@@ -1,6 +1,4 @@
 using AccountFunctions.Core;
-using AccountFunctions.Core.Login;
-using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -12,12 +10,6 @@ namespace AccountFunctions.Functions.Sessions;
 /// <summary>Refresh-token rotation, logout, and the caller's own sessions.</summary>
 public sealed class SessionFunctions(SessionService sessions)
 {
-    /// <summary>
-    /// With <c>useCookie</c> the refresh token travels in this cookie instead of the body; the
-    /// <c>__Host-</c> prefix pins it to this host, path / and Secure.
-    /// </summary>
-    public const string RefreshCookie = "__Host-refresh";
-
     public sealed record RefreshRequest(string? RefreshToken, bool? UseCookie);
 
     [Function("RefreshToken")]
@@ -30,7 +22,7 @@ public sealed class SessionFunctions(SessionService sessions)
         if (!result.Ok && fromCookie) ClearCookie(http);
         // A session that arrived in a body (magic link, verification, 2FA) moves into the
         // cookie with one refresh carrying useCookie: the pages keep no refresh token in script.
-        return result.ToHttp(session => SessionResult(http, session, fromCookie || wantsCookie));
+        return result.ToHttp(session => SignInAnswers.Session(http, session, fromCookie || wantsCookie));
     }
 
     [Function("Logout")]
@@ -54,30 +46,8 @@ public sealed class SessionFunctions(SessionService sessions)
             ? TypedResults.NoContent()
             : Errors.NotFound.ToProblem();
 
-    /// <summary>A session (cookie mode as asked), the MFA challenge as it is, or the problem.</summary>
-    internal static Results<JsonHttpResult<SessionView>, JsonHttpResult<MfaChallenge>, ProblemResult> SignInResult(HttpContext http, Result<SignIn> result)
-    {
-        if (!result.Ok) return result.Error!.ToProblem();
-        var signIn = result.Value!;
-        return signIn.Challenge is { } challenge ? Answers.Ok(challenge) : SessionResult(http, signIn.Session!, signIn.UseCookie);
-    }
-
-    internal static JsonHttpResult<SessionView> SessionResult(HttpContext http, SessionView session, bool useCookie)
-    {
-        if (!useCookie) return Answers.Ok(session);
-        http.Response.Cookies.Append(RefreshCookie, session.RefreshToken!, new CookieOptions
-        {
-            HttpOnly = true,
-            Secure = true,
-            SameSite = SameSiteMode.Strict,
-            Path = "/",
-            MaxAge = TimeSpan.FromSeconds(session.RefreshExpiresIn),
-        });
-        return Answers.Ok(session with { RefreshToken = null });
-    }
-
     private static void ClearCookie(HttpContext http) =>
-        http.Response.Cookies.Delete(RefreshCookie, new CookieOptions { Secure = true, HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+        http.Response.Cookies.Delete(SignInAnswers.RefreshCookie, new CookieOptions { Secure = true, HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
 
     /// <summary>
     /// The refresh token from the JSON body, or failing that from the cookie (an empty body is
@@ -85,13 +55,13 @@ public sealed class SessionFunctions(SessionService sessions)
     /// </summary>
     private static async Task<(string? Token, bool FromCookie, bool WantsCookie, Error? Error)> RefreshTokenFromAsync(HttpContext http)
     {
-        if (http.Request.ContentLength is null or 0 && http.Request.Cookies.TryGetValue(RefreshCookie, out var cookie))
+        if (http.Request.ContentLength is null or 0 && http.Request.Cookies.TryGetValue(SignInAnswers.RefreshCookie, out var cookie))
             return (cookie, true, true, null);
         var body = await Json.ReadAsync<RefreshRequest>(http);
         if (!body.Ok) return (null, false, false, body.Error);
         var wantsCookie = body.Value!.UseCookie == true;
         if (body.Value.RefreshToken is { Length: > 0 } token) return (token, false, wantsCookie, null);
-        if (http.Request.Cookies.TryGetValue(RefreshCookie, out cookie)) return (cookie, true, true, null);
+        if (http.Request.Cookies.TryGetValue(SignInAnswers.RefreshCookie, out cookie)) return (cookie, true, true, null);
         return (null, false, false, Errors.Validation("refreshToken", "A refresh token is required (in the body or the cookie)."));
     }
 }

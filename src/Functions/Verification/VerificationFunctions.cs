@@ -10,8 +10,6 @@ namespace AccountFunctions.Functions.Verification;
 /// <summary>Confirming an address (link token or code) and asking for a new message.</summary>
 public sealed class VerificationFunctions(VerificationService verification)
 {
-    public sealed record EmailRequest(string? Email);
-
     [Function("VerifyEmail"), ClientLimit(ClientLimitGroup.CodeEntry)]
     public async Task<Results<JsonHttpResult<VerifyResult>, ProblemResult>> Verify([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/email/verify")] HttpRequest req)
     {

@@ -4,9 +4,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using AccountFunctions.Core;
-using AccountFunctions.Core.Lockout;
+using AccountFunctions.Core.Sweep;
 using AccountFunctions.Core.Storage;
-using AccountFunctions.Functions.Lockout;
+using AccountFunctions.Functions.Sweep;
 using AccountFunctions.LocalHost;
 using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -57,7 +57,7 @@ public sealed class TestApp : IAsyncDisposable
             ["Storage:Prefix"] = prefix,
             [StorageOptions.OutboxQueueSetting] = queue,
             // The timer never fires on its own in a test: tests run the sweep when they want it.
-            [LockoutSweepFunction.ScheduleSetting] = "0 0 0 1 1 *",
+            [DueSweepFunction.ScheduleSetting] = "0 0 0 1 1 *",
             ["Email:Transport"] = "SendGrid",
             ["Email:SendGrid:ApiKey"] = FakeSendGrid.ApiKey,
             ["Email:SendGrid:Host"] = test.Mail.Url,
@@ -113,7 +113,7 @@ public sealed class TestApp : IAsyncDisposable
     }
 
     /// <summary>Runs the sweep in the worker now, as its timer would, and returns what it did.</summary>
-    public Task<SweepResult> SweepAsync() => Services.GetRequiredService<LockoutSweeper>().RunAsync();
+    public Task<SweepResult> SweepAsync() => Services.GetRequiredService<DueSweep>().RunAsync();
 
     /// <summary>The host's admin API: runs a non-HTTP function once (202), as Azure's host does.</summary>
     public async Task<HttpResponseMessage> RunFunctionAsync(string name, string input = "")

@@ -1,25 +1,24 @@
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
+using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 
-namespace AccountFunctions.Core.Lockout;
+namespace AccountFunctions.Core.Sweep;
 
 public sealed record SweepResult(int Locked, int Replayed, int Examined);
 
 /// <summary>
-/// The LockoutSweep timer. Reads only the <c>due</c> partitions up to the current hour, so its
-/// cost grows with what is due, not with the number of accounts. For each confirmation deadline
+/// The due sweep, run by the <c>LockoutSweep</c> timer (the function keeps that name: it is the
+/// contract). Reads only the <c>due</c> partitions up to the current hour, so its cost grows with
+/// what is due, not with the number of accounts. For each confirmation deadline
 /// that has passed it re-reads the account (the deadline may have been met or moved) and locks
 /// it with its ETag, ending its sessions and telling the user; it also re-enqueues emails whose
 /// queue message was lost. Two sweeps racing: the ETag makes the second a no-op.
 /// </summary>
-public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Outbox outbox, AuditLog audit, TimeProvider time, ILogger<LockoutSweeper> log)
+public sealed class DueSweep(AccountsTable accounts, DueTable dueRows, Outbox outbox, SessionService sessions, AuditLog audit, TimeProvider time, ILogger<DueSweep> log)
 {
-    public const string UnconfirmedEmail = "email_unconfirmed";
-    /// <summary>The lock reason when a requested email change was not confirmed by its deadline.</summary>
-    public const string UnconfirmedEmailChange = "email_change_unconfirmed";
     private const int MaxReplays = 3;
 
     public async Task<SweepResult> RunAsync(CancellationToken ct = default)
@@ -66,7 +65,7 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
             var change = account.PendingEmail is not null;
             account.Status = AccountStatus.Locked;
             account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
-            account.LockReason = change ? UnconfirmedEmailChange : UnconfirmedEmail;
+            account.LockReason = change ? LockReasons.UnconfirmedEmailChange : LockReasons.UnconfirmedEmail;
             account.ConfirmationDeadline = null;
             account.VerificationGrant = null;
             account.UpdatedAt = now;
@@ -77,10 +76,10 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
             if (mail is not null) lockChange.Send(mail);
             var committed = await outbox.CommitAsync(lockChange, ct);
             if (!committed) return false; // changed under us: look again
-            await EndSessionsAsync(account.Id, ct);
+            await sessions.EndAllAsync(account.Id, ct);
             await dueRows.TryRemoveAsync(due, ct);
             log.LogInformation("Locked account {AccountId}: {Reason}", account.Id, account.LockReason);
-            await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? UnconfirmedEmail)));
+            await audit.RecordAsync(AuditEvent.AccountLocked, account.Id, null, AuditLog.Detail(("by", "sweep"), ("reason", account.LockReason ?? LockReasons.UnconfirmedEmail)));
             return locked = true;
         }, ct);
         return locked;
@@ -106,12 +105,5 @@ public sealed class LockoutSweeper(AccountsTable accounts, DueTable dueRows, Out
         if (next.PartitionKey != due.PartitionKey) await dueRows.TryRemoveAsync(due, ct);
         await outbox.EnqueueAsync(row, ct);
         return true;
-    }
-
-    /// <summary>Ends every session of the account (all but <paramref name="keepSessionId"/>, when given).</summary>
-    public async Task EndSessionsAsync(string accountId, CancellationToken ct, string? keepSessionId = null)
-    {
-        foreach (var s in await accounts.ListSessionsAsync(accountId, ct))
-            if (s.SessionId != keepSessionId) await accounts.DeleteSessionAsync(accountId, s.SessionId, ct);
     }
 }

@@ -4,7 +4,7 @@ using AccountFunctions.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
 
-namespace AccountFunctions.Core.Signup;
+namespace AccountFunctions.Core;
 
 /// <summary>
 /// Table <c>tokens</c>, PK <c>invite-{sha256(code)}</c>, RK <c>invite</c>. Only the code's hash is

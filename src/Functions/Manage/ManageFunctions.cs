@@ -1,14 +1,13 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.Accounts;
-using AccountFunctions.Core.Approval;
+using AccountFunctions.Core.Manage;
 using AccountFunctions.Core.Audit;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 
-namespace AccountFunctions.Functions.Approval;
+namespace AccountFunctions.Functions.Manage;
 
 /// <summary>
 /// The admin API: a function key (the host checks it) and a live session whose account is, by

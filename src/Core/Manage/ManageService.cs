@@ -1,29 +1,13 @@
 using System.Text;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Lockout;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
-using AccountFunctions.Core.Signup;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
-namespace AccountFunctions.Core.Approval;
-
-/// <summary>The contract's Account object plus what only admins see: the note left at signup.</summary>
-public sealed record ManagedAccountView(
-    string Id, string? Email, bool EmailVerified, string? PendingEmail, string? AccountNumber,
-    string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
-    bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt, string? Comment)
-{
-    public static ManagedAccountView From(Account a)
-    {
-        var v = AccountView.From(a);
-        return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
-            v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, Text.UnicodeText.Scrub(a.Comment));
-    }
-}
+namespace AccountFunctions.Core.Manage;
 
 public sealed record AccountPage(IReadOnlyList<ManagedAccountView> Items, string? NextCursor);
 public sealed record ListQuery(string? Status, string? Q, string? Cursor, string? Limit);
@@ -36,12 +20,11 @@ public sealed record ManageUpdate(string? Role = null, string? FirstName = null,
 /// the same transaction (the outbox row lives in the account's partition).
 /// </summary>
 public sealed class ManageService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens, Outbox outbox,
-    LockoutSweeper sweeper, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
+    SessionService sessions, InviteService invites, AccountDeletion deletion, AccountsOptions options, AuditLog audit, TimeProvider time, ILogger<ManageService> log)
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 100;
     public const int ReasonLength = 500;
-    public const string AdminLockReason = "admin";
     private const int MaxQueryLength = EmailAddress.MaxLength;
     private const int MaxPagesPerRequest = 10;
 
@@ -89,8 +72,8 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
     {
         var errors = new Dictionary<string, string[]>();
         if (update.Role is not null and not Roles.User and not Roles.Admin) errors["role"] = [$"Use \"{Roles.User}\" or \"{Roles.Admin}\"."];
-        SignupService.CheckLength(errors, "firstName", update.FirstName, Limits.NameLength);
-        SignupService.CheckLength(errors, "lastName", update.LastName, Limits.NameLength);
+        FieldRules.Check(errors, "firstName", update.FirstName, FieldRules.NameLength);
+        FieldRules.Check(errors, "lastName", update.LastName, FieldRules.NameLength);
         if (errors.Count > 0) return Errors.Validation(errors);
         if (update.Role == Roles.User && id == callerId) return Errors.InvalidState; // the last admin could lock everyone out
 
@@ -159,15 +142,15 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
             account.StatusBeforeLock = account.Status;
             account.Status = AccountStatus.Locked;
             account.SessionEpoch++; // every session ends, also one a racing sign-in commits later
-            account.LockReason = Clean(reason) ?? AdminLockReason;
+            account.LockReason = Clean(reason) ?? LockReasons.Admin;
             return Task.FromResult<Result<Change>>(Notice(account, account.Email, EmailTemplates.AccountLockedByAdmin, ("reason", Clean(reason))));
         }, ct);
         if (!result.Ok) return result.Error!;
         // The epoch bump already killed every session, also one a racing sign-in commits after
         // this (sign-ins write no ETag on the account); this removes the rows.
-        await sweeper.EndSessionsAsync(id, ct);
+        await sessions.EndAllAsync(id, ct);
         log.LogInformation("Account {AccountId} locked by an admin", id);
-        await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? AdminLockReason)), callerId);
+        await audit.RecordAsync(AuditEvent.AccountLocked, id, client.IpAddress, AuditLog.Detail(("reason", Clean(reason) ?? LockReasons.Admin)), callerId);
         return ManagedAccountView.From(result.Value!);
     }
 
@@ -180,7 +163,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         var result = await ChangeAsync(id, async (account, now) =>
         {
             if (account.Status != AccountStatus.Locked) return Errors.InvalidState;
-            var sweptFor = account.LockReason is LockoutSweeper.UnconfirmedEmail or LockoutSweeper.UnconfirmedEmailChange
+            var sweptFor = account.LockReason is LockReasons.UnconfirmedEmail or LockReasons.UnconfirmedEmailChange
                 ? account.PendingEmail ?? account.Email : null;
             var restored = RestoredStatus(account);
             account.LockReason = null;
@@ -254,7 +237,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         if (to is null) return Change.Silent; // an account without email (account number) hears nothing
         var model = new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" };
         foreach (var (key, value) in fields) model[key] = value ?? "";
-        return new Change(outbox.Create(account.Id, template, to, SignupService.FullName(account), model));
+        return new Change(outbox.Create(account.Id, template, to, account.FullName, model));
     }
 
     /// <summary>
@@ -275,7 +258,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         account.ConfirmationDeadline = deadline;
         account.VerificationGrant = grant.TokenId;
         return new Change(outbox.Create(account.Id, change ? EmailTemplates.ConfirmEmailChange : EmailTemplates.VerifyEmail, email,
-            SignupService.FullName(account), new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
+            account.FullName, new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant));
     }
 
     /// <summary>
@@ -310,7 +293,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
     private static Error? CheckReason(string? reason)
     {
         var errors = new Dictionary<string, string[]>();
-        SignupService.CheckLength(errors, "reason", reason, ReasonLength, multiline: true);
+        FieldRules.Check(errors, "reason", reason, ReasonLength, multiline: true);
         return errors.Count > 0 ? Errors.Validation(errors) : null;
     }
 
