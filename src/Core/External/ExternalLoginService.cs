@@ -150,7 +150,7 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
                 result = Errors.InvalidToken;
                 return true;
             }
-            if (LoginService.StatusError(account) is { } refused)
+            if (account.StatusError() is { } refused)
             {
                 result = refused;
                 return true;

@@ -87,7 +87,7 @@ public sealed class LoginService(AccountsTable accounts, IdentifierIndex identif
                 }
                 account = fresh;
             }
-            if (StatusError(account) is { } refused)
+            if (account.StatusError() is { } refused)
             {
                 await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
                 result = refused;
@@ -144,15 +144,6 @@ public sealed class LoginService(AccountsTable accounts, IdentifierIndex identif
         else await audit.RecordAsync(AuditEvent.LoginThrottled, account.Id, client.IpAddress,
             AuditLog.Detail(("failures", lockout.MaxFailedAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
-
-    public static Error? StatusError(Account account) => account.Status switch
-    {
-        AccountStatus.Active => null,
-        AccountStatus.Unverified => Errors.EmailNotVerified,
-        AccountStatus.PendingApproval => Errors.ApprovalPending,
-        AccountStatus.Rejected => Errors.AccountRejected,
-        _ => Errors.AccountLocked,
-    };
 
     /// <summary>
     /// The verified owner of the address (or the account number's owner); failing that, the newest

@@ -79,7 +79,7 @@ public sealed class MagicLinkService(AccountsTable accounts, SignupService signu
                 result = Errors.InvalidToken;
                 return true;
             }
-            if (LoginService.StatusError(account) is { } refused)
+            if (account.StatusError() is { } refused)
             {
                 result = refused;
                 return true;

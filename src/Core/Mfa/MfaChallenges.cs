@@ -77,7 +77,7 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
 
         var account = await accounts.GetAsync(row.AccountId, ct);
         if (account is null || !account.MfaEnabled) return Errors.InvalidToken; // gone, or MFA turned off meanwhile: sign in again
-        if (LoginService.StatusError(account) is { } refused) return refused;
+        if (account.StatusError() is { } refused) return refused;
 
         long? step = null;
         RecoveryCodeRow? recoveryRow = null;
@@ -126,7 +126,7 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
             }
             var fresh = await accounts.GetAsync(row.AccountId, ct);
             if (fresh is null || !fresh.MfaEnabled) result = Errors.InvalidToken;
-            else if (LoginService.StatusError(fresh) is { } blocked) result = blocked;
+            else if (fresh.StatusError() is { } blocked) result = blocked;
             else
             {
                 account = fresh;
