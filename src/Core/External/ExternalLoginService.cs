@@ -2,7 +2,6 @@ using AccountFunctions.Core.Audit;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -41,7 +40,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </summary>
 public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, SignupService signup, IdentifierIndex identifiers,
-    SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
+    SessionService sessions, IMfaChallengeIssuer mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
     private const int MaxTokenResponseBytes = 64 * 1024;

@@ -1,4 +1,3 @@
-using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
@@ -21,7 +20,7 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// instead (MfaChallenges) and the session comes from the second step.
 /// </summary>
 public sealed class LoginService(AccountsTable accounts, IdentifierIndex identifiers,
-    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
+    PasswordHasher hasher, SessionService sessions, IMfaChallengeIssuer mfa, LoginThrottle throttle, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;

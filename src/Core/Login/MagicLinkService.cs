@@ -1,6 +1,5 @@
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Signup;
@@ -18,7 +17,7 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
 public sealed class MagicLinkService(AccountsTable accounts, SignupService signup, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
+    RateLimiter limiter, SessionService sessions, IMfaChallengeIssuer mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
     ILogger<MagicLinkService> log)
 {
     public async Task<Result<string>> RequestAsync(string? email, ClientInfo client, CancellationToken ct = default)

@@ -1,6 +1,5 @@
 using AccountFunctions.Core.Audit;
 using System.Security.Cryptography;
-using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -10,45 +9,22 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace AccountFunctions.Core.Mfa;
 
-/// <summary>The contract's <c>{"mfaRequired": true, "mfaToken"}</c> answer.</summary>
-public sealed record MfaChallenge(bool MfaRequired, string MfaToken);
-
 public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? RecoveryCode);
 
 /// <summary>
 /// The second step of a sign-in (states in docs/flows/mfa.md). A right password, or a redeemed
-/// email sign-in, on an account with MFA on gets an mfaToken <c>{id}.{secret}</c> instead of a
-/// session: 128-bit id, 256-bit random secret of which only SHA-256 is stored, MfaTokenLifetime
-/// (5 min), remembers rememberMe and useCookie. Completing it: every try first inserts a
+/// email sign-in, on an account with MFA on gets an mfaToken instead of a session
+/// (<see cref="MfaChallengeIssuer"/>). Completing it: every try first inserts a
 /// <c>try-{n}</c> row (n ≤ 5, so at most five codes are checked per token even under parallel
 /// requests), wrong codes also count per account (RateLimiter "mfa"), then the token is consumed
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
 public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
-    RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
+    RateLimiter limiter, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
     public const string Limit = "mfa";
-
-    public async Task<MfaChallenge> IssueAsync(string accountId, bool rememberMe, bool useCookie, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
-        var secret = RandomNumberGenerator.GetBytes(32);
-        await tokenRows.AddAsync(new MfaTokenRow
-        {
-            PartitionKey = id,
-            AccountId = accountId,
-            SecretHash = Convert.ToBase64String(SHA256.HashData(secret)),
-            RememberMe = rememberMe,
-            UseCookie = useCookie,
-            CreatedAt = now,
-            ExpiresAt = now + options.TokenLifetime,
-        }, ct);
-        log.LogInformation("Account {AccountId} passed the first sign-in step; second factor required", accountId);
-        return new MfaChallenge(true, id + "." + Base64UrlEncoder.Encode(secret));
-    }
 
     public async Task<Result<SignIn>> CompleteAsync(MfaLoginRequest request, ClientInfo client, CancellationToken ct = default)
     {

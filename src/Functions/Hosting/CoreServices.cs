@@ -74,6 +74,8 @@ public static class CoreServices
         services.AddSingleton<Core.EmailChange.EmailChangeService>();
         services.AddSingleton<TotpCodes>();
         services.AddSingleton<RecoveryCodes>();
+        services.AddSingleton<MfaChallengeIssuer>();
+        services.AddSingleton<IMfaChallengeIssuer>(sp => sp.GetRequiredService<MfaChallengeIssuer>());
         services.AddSingleton<MfaChallenges>();
         services.AddSingleton<MfaService>();
         services.AddSingleton(HostSettings.Load());
