@@ -59,6 +59,7 @@ public static class CoreServices
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
+        services.AddSingleton<SignInCompletion>();
         services.AddSingleton<SignupService>();
         services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
