@@ -17,8 +17,7 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
 public sealed class MagicLinkService(AccountsTable accounts, SignupService signup, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, SessionService sessions, IMfaChallengeIssuer mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
-    ILogger<MagicLinkService> log)
+    RateLimiter limiter, SignInCompletion completion, AccountsOptions options, SecurityOptions security, AuditLog audit)
 {
     public async Task<Result<string>> RequestAsync(string? email, ClientInfo client, CancellationToken ct = default)
     {
@@ -65,41 +64,18 @@ public sealed class MagicLinkService(AccountsTable accounts, SignupService signu
         }
         var (accountId, grant, _) = redeemed.Value!;
 
-        // The grant is cleared with the ETag (the link and the code of one email die together), so
-        // a racing write of the account (an exact one: sign-ins do not write it) makes this retry
-        // with back-off, never fail.
-        Result<SignIn> result = default;
-        await Optimistic.RetryAsync(async _ =>
+        // The grant is cleared with the ETag (the link and the code of one email die together, also
+        // when the session comes from the second step), so a racing write of the account makes this
+        // retry with back-off, never fail.
+        return await completion.CompleteAsync(new SignInStep(accountId, SignInMethod.Email, request.RememberMe == true, request.UseCookie == true)
         {
-            var account = await accounts.GetAsync(accountId, ct);
             // Superseded by a newer request, or already used through the other half of the pair.
-            if (account is null || account.MagicGrant != grant || !account.EmailVerified)
+            Check = account => account is null || account.MagicGrant != grant || !account.EmailVerified ? Errors.InvalidToken : null,
+            Change = account =>
             {
-                result = Errors.InvalidToken;
-                return true;
-            }
-            if (account.StatusError() is { } refused)
-            {
-                result = refused;
-                return true;
-            }
-            if (account.MfaEnabled)
-            {
-                // The link is spent either way; the session comes from the second step.
                 account.MagicGrant = null;
-                if (!await accounts.TryReplaceAsync(account, ct)) return false;
-                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
                 return true;
-            }
-            var session = sessions.New(account, request.RememberMe == true, client);
-            account.MagicGrant = null;
-            account.LastLoginAt = time.GetUtcNow();
-            if (!await accounts.TryCommitAsync(AccountChange.Of(account).AddSession(session), ct)) return false;
-            log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
-            await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-            result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
-            return true;
-        }, "Account kept changing during sign-in by email.", ct);
-        return result;
+            },
+        }, client, ct);
     }
 }
