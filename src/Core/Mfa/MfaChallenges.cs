@@ -20,7 +20,7 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
-public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
+public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SignInCompletion completion,
     RateLimiter limiter, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
@@ -77,40 +77,24 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         // The step's marker above is the lock; TotpLastStep only moves forward, with the ETag, and
         // only when this step is newer than the stored one. Otherwise (a recovery code, or a racer
         // already moved it past) the session needs no ETag and cannot conflict with other sign-ins.
-        var previousStep = account.TotpLastStep;
-        Result<SignIn> result = default;
-        await Optimistic.RetryAsync(async _ =>
-        {
-            var session = sessions.New(account, row.RememberMe, client);
-            AccountChange change;
-            if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last))
+        long? forget = null;
+        var signedIn = await completion.CompleteAsync(
+            new SignInStep(account.Id, step is null ? SignInMethod.RecoveryCode : SignInMethod.Totp, row.RememberMe, row.UseCookie)
             {
-                account.TotpLastStep = accepted;
-                account.LastLoginAt = time.GetUtcNow();
-                change = AccountChange.Of(account).AddSession(session);
-            }
-            else change = sessions.SignIn(account, session);
-            if (await accounts.TryCommitAsync(change, ct))
-            {
-                if (step is not null && previousStep != account.TotpLastStep) await totp.ForgetStepAsync(account.Id, previousStep, ct);
-                log.LogInformation("Account {AccountId} signed in with {Factor}, session {SessionId}", account.Id,
-                    step is null ? "a recovery code" : "an authenticator code", session.SessionId);
-                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
-                    AuditLog.Detail(("session", session.SessionId), ("factor", step is null ? "recovery_code" : "totp")));
-                result = SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
-                return true;
-            }
-            var fresh = await accounts.GetAsync(row.AccountId, ct);
-            if (fresh is null || !fresh.MfaEnabled) result = Errors.InvalidToken;
-            else if (fresh.StatusError() is { } blocked) result = blocked;
-            else
-            {
-                account = fresh;
-                return false;
-            }
-            return true;
-        }, "Account kept changing during the second sign-in step.", ct);
-        return result;
+                Account = account,
+                SecondFactorProven = true,
+                Check = current => current is null || !current.MfaEnabled ? Errors.InvalidToken : null,
+                Change = current =>
+                {
+                    forget = null;
+                    if (step is not { } accepted || (current.TotpLastStep is { } last && accepted <= last)) return false;
+                    forget = current.TotpLastStep;
+                    current.TotpLastStep = accepted;
+                    return true;
+                },
+            }, client, ct);
+        if (signedIn.Ok && forget is not null) await totp.ForgetStepAsync(account.Id, forget, ct);
+        return signedIn;
     }
 
     /// <summary>How many tries the token has had, and whether it was already used.</summary>
