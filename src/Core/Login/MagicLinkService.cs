@@ -16,9 +16,12 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// the same whether or not the address has an account. Only the verified owner of an address
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
-public sealed class MagicLinkService(AccountsTable accounts, SignupService signup, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, SignInCompletion completion, AccountsOptions options, SecurityOptions security, AuditLog audit)
+public sealed class MagicLinkService(SignupService signup, OneTimeTokens tokens, GrantMail grants,
+    RateLimiter limiter, SignInCompletion completion, AccountsOptions options, SecurityOptions security)
 {
+    private static readonly GrantKind MagicGrant =
+        new(TokenPurpose.Magic, EmailTemplates.MagicLink, AuditEvent.MagicLinkSent, (account, id) => account.MagicGrant = id);
+
     public async Task<Result<string>> RequestAsync(string? email, ClientInfo client, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
@@ -29,24 +32,7 @@ public sealed class MagicLinkService(AccountsTable accounts, SignupService signu
         var account = await signup.OwnerAsync(subject, ct);
         if (account is null) return "accepted";
 
-        var grant = await tokens.IssueAsync(TokenPurpose.Magic, account.Id, subject, options.MagicLinkLifetime, ct);
-        // Best effort: the answer is the same whatever happens here.
-        await Optimistic.TryRetryAsync(async _ =>
-        {
-            account.MagicGrant = grant.TokenId;
-            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, SignupService.FullName(account),
-                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            if (await outbox.CommitWithAccountAsync(account, mail, ct))
-            {
-                await audit.RecordAsync(AuditEvent.MagicLinkSent, account.Id, client.IpAddress);
-                return true;
-            }
-            var fresh = await accounts.GetAsync(account.Id, ct);
-            // Changed meanwhile: mail only an account that still owns the address (as forgot does).
-            if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
-            account = fresh;
-            return false;
-        }, ct);
+        await grants.SendAsync(account, subject, MagicGrant, options.MagicLinkLifetime, client.IpAddress, ct);
         return "accepted";
     }
 

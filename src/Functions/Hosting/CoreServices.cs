@@ -57,6 +57,7 @@ public static class CoreServices
         services.AddSingleton<LimitsTable>();
         services.AddSingleton<KeysTable>();
         services.AddSingleton<Outbox>();
+        services.AddSingleton<GrantMail>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<SignInCompletion>();
