@@ -108,4 +108,14 @@ public sealed class Account : ITableEntity
         new() { PartitionKey = id, CreatedAt = now, UpdatedAt = now };
 
     public static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>Why this account may not sign in, as its status tells; null when it is active.</summary>
+    public Error? StatusError() => Status switch
+    {
+        AccountStatus.Active => null,
+        AccountStatus.Unverified => Errors.EmailNotVerified,
+        AccountStatus.PendingApproval => Errors.ApprovalPending,
+        AccountStatus.Rejected => Errors.AccountRejected,
+        _ => Errors.AccountLocked,
+    };
 }

@@ -2,7 +2,6 @@ using AccountFunctions.Core.Audit;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -40,7 +39,7 @@ public sealed record ExternalIdentity(string Subject, string? Email, bool EmailV
 /// </summary>
 public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable accountRows, ExternalProviders providers, ExternalOptions options,
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, AdminNotices adminNotices, EmailOwners owners, IdentifierIndex identifiers,
-    SessionService sessions, Mfa.MfaChallenges mfa, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
+    SignInCompletion completion, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
     public const string FlowPrefix = "oidc-";
     private const int MaxTokenResponseBytes = 64 * 1024;
@@ -140,38 +139,8 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
         if (string.IsNullOrEmpty(code)) return Errors.Validation("code", "The code from the return URL is required.");
         var redeemed = await tokens.RedeemLinkAsync(TokenPurpose.External, code, ct);
         if (!redeemed.Ok) return redeemed.Error!;
-        Result<SignIn> result = default;
-        await Optimistic.RetryAsync(async _ =>
-        {
-            var account = await accountRows.GetAsync(redeemed.Value!.AccountId, ct);
-            if (account is null)
-            {
-                result = Errors.InvalidToken;
-                return true;
-            }
-            if (LoginService.StatusError(account) is { } refused)
-            {
-                result = refused;
-                return true;
-            }
-            // The provider proved one factor; an account with MFA still answers its second.
-            if (account.MfaEnabled)
-            {
-                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, rememberMe, useCookie, ct));
-                return true;
-            }
-            var session = sessions.New(account, rememberMe, client);
-            // No ETag needed: parallel sign-ins never conflict; a racing lock bumps SessionEpoch.
-            if (await accountRows.TryCommitAsync(sessions.SignIn(account, session), ct))
-            {
-                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
-                    AuditLog.Detail(("session", session.SessionId), ("method", "external")));
-                result = SignIn.With(await sessions.ViewAsync(account, session), useCookie);
-                return true;
-            }
-            return false;
-        }, "Account kept changing during external sign-in.", ct);
-        return result;
+        // The provider proved one factor; an account with MFA still answers its second.
+        return await completion.CompleteAsync(new SignInStep(redeemed.Value!.AccountId, SignInMethod.External, rememberMe, useCookie), client, ct);
     }
 
     public async Task<List<ExternalLoginView>> ListAsync(string accountId, CancellationToken ct = default)

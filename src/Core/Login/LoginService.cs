@@ -1,4 +1,3 @@
-using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
@@ -16,11 +15,11 @@ public sealed record LoginRequest(string? Identifier, string? Password, bool? Re
 /// account's status is told only once the password is right. Storage: one query of the
 /// identifier's partition (owner + throttle rows) with, for an email, the query of its claims
 /// beside it, the account read, then one transaction (session insert, and the last-login time
-/// when stale) in the account's partition. With MFA on, the right password gets an mfaToken
-/// instead (MfaChallenges) and the session comes from the second step.
+/// when stale) in the account's partition. The account's status, the second factor and the
+/// session are <see cref="SignInCompletion"/>'s, as for every other way to sign in.
 /// </summary>
 public sealed class LoginService(AccountsTable accounts, IdentifierIndex identifiers,
-    PasswordHasher hasher, SessionService sessions, MfaChallenges mfa, LoginThrottle throttle, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
+    PasswordHasher hasher, SignInCompletion completion, LoginThrottle throttle, LoginThrottleOptions lockout, AuditLog audit,
     ILogger<LoginService> log)
 {
     public const int MaxPasswordLength = 1024;
@@ -55,71 +54,30 @@ public sealed class LoginService(AccountsTable accounts, IdentifierIndex identif
             return Errors.InvalidCredentials;
         }
         var verified = account.PasswordHash;
+        var password = request.Password!;
 
-        // Parallel sign-ins of one account must all succeed (issue 17): the session insert and the
-        // last sign-in time need no ETag (SessionService.SignIn), so they never conflict with
-        // each other. What must be exact still is: a hash upgrade is written with the ETag read
-        // (retried with back-off, dropped if another sign-in upgraded it first), and a lock, reset
-        // or password change racing this sign-in bumps SessionEpoch, which kills this session even
-        // if it commits after the sessions were ended.
-        Result<SignIn> result = default;
-        await Optimistic.RetryAsync(async attempt =>
+        return await completion.CompleteAsync(new SignInStep(account.Id, SignInMethod.Password, request.RememberMe == true, request.UseCookie == true)
         {
-            if (attempt > 0)
+            Account = account,
+            // Read again after a conflict: upgraded by a racing sign-in (still this password), or
+            // changed or reset (then the password checked above is no longer the account's).
+            Check = fresh =>
             {
-                var fresh = await accounts.GetAsync(account.Id, ct);
-                if (fresh?.PasswordHash is null)
-                {
-                    result = Errors.InvalidCredentials;
-                    return true;
-                }
-                // Changed meanwhile: upgraded by a racing sign-in (still this password), or changed or
-                // reset (then the password checked above is no longer the account's).
-                if (fresh.PasswordHash != verified)
-                {
-                    if (!hasher.Verify(request.Password!, fresh.PasswordHash))
-                    {
-                        result = Errors.InvalidCredentials;
-                        return true;
-                    }
-                    verified = fresh.PasswordHash;
-                }
-                account = fresh;
-            }
-            if (StatusError(account) is { } refused)
+                if (fresh?.PasswordHash is null) return Errors.InvalidCredentials;
+                if (fresh.PasswordHash == verified) return null;
+                if (!hasher.Verify(password, fresh.PasswordHash)) return Errors.InvalidCredentials;
+                verified = fresh.PasswordHash;
+                return null;
+            },
+            // An old or imported hash is replaced at sign-in, with the ETag (also when MFA is on:
+            // the password is known only now, not at the second step).
+            Change = current =>
             {
-                await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", refused.Code)));
-                result = refused;
+                if (!hasher.NeedsRehash(current.PasswordHash!)) return false;
+                current.PasswordHash = hasher.Hash(password);
                 return true;
-            }
-            var upgrade = hasher.NeedsRehash(account.PasswordHash!);
-            if (account.MfaEnabled)
-            {
-                // The password is known only now: upgrade its hash here, not at the second step.
-                if (upgrade)
-                {
-                    account.PasswordHash = hasher.Hash(request.Password!);
-                    await accounts.TryReplaceAsync(account, ct); // lost to a concurrent change: next time
-                }
-                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
-                return true;
-            }
-            var session = sessions.New(account, request.RememberMe == true, client);
-            AccountChange change;
-            if (upgrade)
-            {
-                account.PasswordHash = hasher.Hash(request.Password!);
-                account.LastLoginAt = time.GetUtcNow();
-                change = AccountChange.Of(account).AddSession(session);
-            }
-            else change = sessions.SignIn(account, session);
-            if (!await accounts.TryCommitAsync(change, ct)) return false;
-            log.LogInformation("Account {AccountId} signed in, session {SessionId}", account.Id, session.SessionId);
-            await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-            result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
-            return true;
-        }, "Account kept changing during sign-in.", ct);
-        return result;
+            },
+        }, client, ct);
     }
 
     /// <summary>The identifier's partition in the identifiers table (any other text: as if an email).</summary>
@@ -143,15 +101,6 @@ public sealed class LoginService(AccountsTable accounts, IdentifierIndex identif
         else await audit.RecordAsync(AuditEvent.LoginThrottled, account.Id, client.IpAddress,
             AuditLog.Detail(("failures", lockout.MaxFailedAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
-
-    public static Error? StatusError(Account account) => account.Status switch
-    {
-        AccountStatus.Active => null,
-        AccountStatus.Unverified => Errors.EmailNotVerified,
-        AccountStatus.PendingApproval => Errors.ApprovalPending,
-        AccountStatus.Rejected => Errors.AccountRejected,
-        _ => Errors.AccountLocked,
-    };
 
     /// <summary>
     /// The verified owner of the address (or the account number's owner); failing that, the newest

@@ -1,6 +1,5 @@
 using AccountFunctions.Core.Audit;
 using AccountFunctions.Core.Email;
-using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -16,10 +15,12 @@ public sealed record MagicRedeemRequest(string? Token, string? Email, string? Co
 /// the same whether or not the address has an account. Only the verified owner of an address
 /// gets a link, so redeeming it proves the same thing verification did.
 /// </summary>
-public sealed class MagicLinkService(AccountsTable accounts, EmailOwners owners, OneTimeTokens tokens, Outbox outbox,
-    RateLimiter limiter, SessionService sessions, MfaChallenges mfa, AccountsOptions options, SecurityOptions security, AuditLog audit, TimeProvider time,
-    ILogger<MagicLinkService> log)
+public sealed class MagicLinkService(EmailOwners owners, OneTimeTokens tokens, GrantMail grants,
+    RateLimiter limiter, SignInCompletion completion, AccountsOptions options, SecurityOptions security)
 {
+    private static readonly GrantKind MagicGrant =
+        new(TokenPurpose.Magic, EmailTemplates.MagicLink, AuditEvent.MagicLinkSent, (account, id) => account.MagicGrant = id);
+
     public async Task<Result<string>> RequestAsync(string? email, ClientInfo client, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(email)) return Errors.Validation("email", "An email address is required.");
@@ -30,24 +31,7 @@ public sealed class MagicLinkService(AccountsTable accounts, EmailOwners owners,
         var account = await owners.OwnerAsync(subject, ct);
         if (account is null) return "accepted";
 
-        var grant = await tokens.IssueAsync(TokenPurpose.Magic, account.Id, subject, options.MagicLinkLifetime, ct);
-        // Best effort: the answer is the same whatever happens here.
-        await Optimistic.TryRetryAsync(async _ =>
-        {
-            account.MagicGrant = grant.TokenId;
-            var mail = outbox.Create(account.Id, EmailTemplates.MagicLink, account.Email!, account.FullName,
-                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            if (await outbox.CommitWithAccountAsync(account, mail, ct))
-            {
-                await audit.RecordAsync(AuditEvent.MagicLinkSent, account.Id, client.IpAddress);
-                return true;
-            }
-            var fresh = await accounts.GetAsync(account.Id, ct);
-            // Changed meanwhile: mail only an account that still owns the address (as forgot does).
-            if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
-            account = fresh;
-            return false;
-        }, ct);
+        await grants.SendAsync(account, subject, MagicGrant, options.MagicLinkLifetime, client.IpAddress, ct);
         return "accepted";
     }
 
@@ -65,41 +49,18 @@ public sealed class MagicLinkService(AccountsTable accounts, EmailOwners owners,
         }
         var (accountId, grant, _) = redeemed.Value!;
 
-        // The grant is cleared with the ETag (the link and the code of one email die together), so
-        // a racing write of the account (an exact one: sign-ins do not write it) makes this retry
-        // with back-off, never fail.
-        Result<SignIn> result = default;
-        await Optimistic.RetryAsync(async _ =>
+        // The grant is cleared with the ETag (the link and the code of one email die together, also
+        // when the session comes from the second step), so a racing write of the account makes this
+        // retry with back-off, never fail.
+        return await completion.CompleteAsync(new SignInStep(accountId, SignInMethod.Email, request.RememberMe == true, request.UseCookie == true)
         {
-            var account = await accounts.GetAsync(accountId, ct);
             // Superseded by a newer request, or already used through the other half of the pair.
-            if (account is null || account.MagicGrant != grant || !account.EmailVerified)
+            Check = account => account is null || account.MagicGrant != grant || !account.EmailVerified ? Errors.InvalidToken : null,
+            Change = account =>
             {
-                result = Errors.InvalidToken;
-                return true;
-            }
-            if (LoginService.StatusError(account) is { } refused)
-            {
-                result = refused;
-                return true;
-            }
-            if (account.MfaEnabled)
-            {
-                // The link is spent either way; the session comes from the second step.
                 account.MagicGrant = null;
-                if (!await accounts.TryReplaceAsync(account, ct)) return false;
-                result = SignIn.Mfa(await mfa.IssueAsync(account.Id, request.RememberMe == true, request.UseCookie == true, ct));
                 return true;
-            }
-            var session = sessions.New(account, request.RememberMe == true, client);
-            account.MagicGrant = null;
-            account.LastLoginAt = time.GetUtcNow();
-            if (!await accounts.TryCommitAsync(AccountChange.Of(account).AddSession(session), ct)) return false;
-            log.LogInformation("Account {AccountId} signed in by email, session {SessionId}", account.Id, session.SessionId);
-            await audit.RecordAsync(AuditEvent.MagicLinkRedeemed, account.Id, client.IpAddress, AuditLog.Detail(("session", session.SessionId)));
-            result = SignIn.With(await sessions.ViewAsync(account, session), request.UseCookie == true);
-            return true;
-        }, "Account kept changing during sign-in by email.", ct);
-        return result;
+            },
+        }, client, ct);
     }
 }

@@ -1,6 +1,5 @@
 using AccountFunctions.Core.Audit;
 using System.Security.Cryptography;
-using AccountFunctions.Core.Login;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Sessions;
 using AccountFunctions.Core.Storage;
@@ -10,45 +9,22 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace AccountFunctions.Core.Mfa;
 
-/// <summary>The contract's <c>{"mfaRequired": true, "mfaToken"}</c> answer.</summary>
-public sealed record MfaChallenge(bool MfaRequired, string MfaToken);
-
 public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? RecoveryCode);
 
 /// <summary>
 /// The second step of a sign-in (states in docs/flows/mfa.md). A right password, or a redeemed
-/// email sign-in, on an account with MFA on gets an mfaToken <c>{id}.{secret}</c> instead of a
-/// session: 128-bit id, 256-bit random secret of which only SHA-256 is stored, MfaTokenLifetime
-/// (5 min), remembers rememberMe and useCookie. Completing it: every try first inserts a
+/// email sign-in, on an account with MFA on gets an mfaToken instead of a session
+/// (<see cref="MfaChallengeIssuer"/>). Completing it: every try first inserts a
 /// <c>try-{n}</c> row (n ≤ 5, so at most five codes are checked per token even under parallel
 /// requests), wrong codes also count per account (RateLimiter "mfa"), then the token is consumed
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
-public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SessionService sessions,
-    RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
+public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, SignInCompletion completion,
+    RateLimiter limiter, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<MfaChallenges> log)
 {
     public const int Tries = 5;
     public const string Limit = "mfa";
-
-    public async Task<MfaChallenge> IssueAsync(string accountId, bool rememberMe, bool useCookie, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
-        var secret = RandomNumberGenerator.GetBytes(32);
-        await tokenRows.AddAsync(new MfaTokenRow
-        {
-            PartitionKey = id,
-            AccountId = accountId,
-            SecretHash = Convert.ToBase64String(SHA256.HashData(secret)),
-            RememberMe = rememberMe,
-            UseCookie = useCookie,
-            CreatedAt = now,
-            ExpiresAt = now + options.TokenLifetime,
-        }, ct);
-        log.LogInformation("Account {AccountId} passed the first sign-in step; second factor required", accountId);
-        return new MfaChallenge(true, id + "." + Base64UrlEncoder.Encode(secret));
-    }
 
     public async Task<Result<SignIn>> CompleteAsync(MfaLoginRequest request, ClientInfo client, CancellationToken ct = default)
     {
@@ -77,7 +53,7 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
 
         var account = await accounts.GetAsync(row.AccountId, ct);
         if (account is null || !account.MfaEnabled) return Errors.InvalidToken; // gone, or MFA turned off meanwhile: sign in again
-        if (LoginService.StatusError(account) is { } refused) return refused;
+        if (account.StatusError() is { } refused) return refused;
 
         long? step = null;
         RecoveryCodeRow? recoveryRow = null;
@@ -101,40 +77,24 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         // The step's marker above is the lock; TotpLastStep only moves forward, with the ETag, and
         // only when this step is newer than the stored one. Otherwise (a recovery code, or a racer
         // already moved it past) the session needs no ETag and cannot conflict with other sign-ins.
-        var previousStep = account.TotpLastStep;
-        Result<SignIn> result = default;
-        await Optimistic.RetryAsync(async _ =>
-        {
-            var session = sessions.New(account, row.RememberMe, client);
-            AccountChange change;
-            if (step is { } accepted && (account.TotpLastStep is not { } last || accepted > last))
+        long? forget = null;
+        var signedIn = await completion.CompleteAsync(
+            new SignInStep(account.Id, step is null ? SignInMethod.RecoveryCode : SignInMethod.Totp, row.RememberMe, row.UseCookie)
             {
-                account.TotpLastStep = accepted;
-                account.LastLoginAt = time.GetUtcNow();
-                change = AccountChange.Of(account).AddSession(session);
-            }
-            else change = sessions.SignIn(account, session);
-            if (await accounts.TryCommitAsync(change, ct))
-            {
-                if (step is not null && previousStep != account.TotpLastStep) await totp.ForgetStepAsync(account.Id, previousStep, ct);
-                log.LogInformation("Account {AccountId} signed in with {Factor}, session {SessionId}", account.Id,
-                    step is null ? "a recovery code" : "an authenticator code", session.SessionId);
-                await audit.RecordAsync(AuditEvent.LoginSucceeded, account.Id, client.IpAddress,
-                    AuditLog.Detail(("session", session.SessionId), ("factor", step is null ? "recovery_code" : "totp")));
-                result = SignIn.With(await sessions.ViewAsync(account, session), row.UseCookie);
-                return true;
-            }
-            var fresh = await accounts.GetAsync(row.AccountId, ct);
-            if (fresh is null || !fresh.MfaEnabled) result = Errors.InvalidToken;
-            else if (LoginService.StatusError(fresh) is { } blocked) result = blocked;
-            else
-            {
-                account = fresh;
-                return false;
-            }
-            return true;
-        }, "Account kept changing during the second sign-in step.", ct);
-        return result;
+                Account = account,
+                SecondFactorProven = true,
+                Check = current => current is null || !current.MfaEnabled ? Errors.InvalidToken : null,
+                Change = current =>
+                {
+                    forget = null;
+                    if (step is not { } accepted || (current.TotpLastStep is { } last && accepted <= last)) return false;
+                    forget = current.TotpLastStep;
+                    current.TotpLastStep = accepted;
+                    return true;
+                },
+            }, client, ct);
+        if (signedIn.Ok && forget is not null) await totp.ForgetStepAsync(account.Id, forget, ct);
+        return signedIn;
     }
 
     /// <summary>How many tries the token has had, and whether it was already used.</summary>

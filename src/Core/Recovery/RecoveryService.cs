@@ -22,11 +22,17 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// consumed (a weak password does not burn it); then the hash, the cleared grant and the notice
 /// commit in one transaction, and every session ends.
 /// </summary>
-public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, EmailOwners owners, OneTimeTokens tokens, Outbox outbox,
+public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, EmailOwners owners, OneTimeTokens tokens, GrantMail grants, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, SessionService sessions, AccountsOptions options, SecurityOptions security,
     LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
+
+    private GrantKind ResetGrant => new(TokenPurpose.Reset, EmailTemplates.PasswordReset, AuditEvent.PasswordResetRequested, (account, id) =>
+    {
+        account.ResetGrant = id;
+        account.UpdatedAt = time.GetUtcNow();
+    });
 
     public async Task<Result<string>> ForgotAsync(string? email, ClientInfo client, CancellationToken ct = default)
     {
@@ -46,25 +52,7 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
             return Accepted;
         }
 
-        var grant = await tokens.IssueAsync(TokenPurpose.Reset, account.Id, subject, options.PasswordResetTokenLifetime, ct);
-        // Best effort: the answer is the same whatever happens here.
-        await Optimistic.TryRetryAsync(async _ =>
-        {
-            account.ResetGrant = grant.TokenId;
-            account.UpdatedAt = time.GetUtcNow();
-            var mail = outbox.Create(account.Id, EmailTemplates.PasswordReset, account.Email!, account.FullName,
-                new Dictionary<string, string> { ["firstName"] = account.FirstName ?? "" }, grant);
-            if (await outbox.CommitWithAccountAsync(account, mail, ct))
-            {
-                await audit.RecordAsync(AuditEvent.PasswordResetRequested, account.Id, client.IpAddress);
-                return true;
-            }
-            var fresh = await accounts.GetAsync(account.Id, ct);
-            // Changed meanwhile: mail only an account that still owns the address.
-            if (fresh is not { EmailVerified: true, Email: not null } || EmailAddress.Hash(fresh.Email) != subject) return true;
-            account = fresh;
-            return false;
-        }, ct);
+        await grants.SendAsync(account, subject, ResetGrant, options.PasswordResetTokenLifetime, client.IpAddress, ct);
         return Accepted;
     }
 

@@ -21,7 +21,7 @@ public sealed record AnonymousSignupResult(string AccountNumber, string Status,
 /// anything is written, on both paths: one code, one signup.
 /// </summary>
 public sealed class SignupService(AccountsTable accounts, DueTable due, IdentifierIndex identifiers, PasswordHasher hasher,
-    OneTimeTokens tokens, Outbox outbox, InviteService invites, EmailOwners owners, AdminNotices adminNotices, SessionService sessions, AccountsOptions options, AuditLog audit, TimeProvider time)
+    OneTimeTokens tokens, Outbox outbox, InviteService invites, EmailOwners owners, AdminNotices adminNotices, SignInCompletion completion, AccountsOptions options, AuditLog audit, TimeProvider time)
 {
     public const string VerificationSent = "verification_sent";
 
@@ -56,18 +56,21 @@ public sealed class SignupService(AccountsTable accounts, DueTable due, Identifi
         account.EmailVerified = false;
         account.Status = options.RequireAdminApproval ? AccountStatus.PendingApproval : AccountStatus.Active;
         account.AccountNumber = await identifiers.AddNewNumberAsync(account.Id, now, ct);
-        SessionRow? session = null;
-        var change = AccountChange.Create(account);
-        if (account.Status == AccountStatus.Active)
+        // An active account is created signed in: the account and its session in one transaction.
+        SessionView? session = null;
+        if (account.StatusError() is null)
         {
-            session = sessions.New(account, false, client);
-            account.LastLoginAt = now;
-            change.AddSession(session);
+            var signedIn = await completion.CompleteAsync(new SignInStep(account.Id, SignInMethod.Signup, false, false)
+            {
+                Account = account,
+                Create = true,
+            }, client, ct);
+            session = signedIn.Value?.Session;
         }
-        await accounts.CommitAsync(change, ct);
+        else await accounts.CommitAsync(AccountChange.Create(account), ct);
         await audit.RecordAsync(AuditEvent.Signup, account.Id, client.IpAddress, AuditLog.Detail(("method", "account_number"), ("status", account.Status)));
         if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
-        return new AnonymousSignupResult(account.AccountNumber, account.Status, session is null ? null : await sessions.ViewAsync(account, session));
+        return new AnonymousSignupResult(account.AccountNumber, account.Status, session);
     }
 
     private async Task<Result<string>> CreateAsync(string rawEmail, string? passwordHash, string? firstName, string? lastName,

@@ -19,7 +19,7 @@ public sealed record VerifyResult(string Status, [property: System.Text.Json.Ser
 /// different account takes the row over once it is older than <see cref="EmailOwners.StaleOwnerAge"/>.
 /// </summary>
 public sealed class VerificationService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, OneTimeTokens tokens,
-    Outbox outbox, RateLimiter limiter, AdminNotices adminNotices, EmailOwners owners, SessionService sessions, AccountsOptions options,
+    Outbox outbox, RateLimiter limiter, AdminNotices adminNotices, EmailOwners owners, SignInCompletion completion, AccountsOptions options,
     SecurityOptions security, AuditLog audit, TimeProvider time, ILogger<VerificationService> log)
 {
     private const int MaxClaimsResent = 3;
@@ -93,12 +93,15 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
         if (account.Role == Roles.Admin) await identifiers.AddAdminAsync(account.Id, time.GetUtcNow(), ct);
         if (account.Status == AccountStatus.PendingApproval) await adminNotices.RequestApprovalAsync(account, ct);
 
-        // Passwordless accounts are signed in by the link or code itself.
-        if (account.PasswordHash is null && account.Status == AccountStatus.Active)
+        // Passwordless accounts are signed in by the link or code itself, once active.
+        if (account.PasswordHash is null && account.StatusError() is null)
         {
-            var session = sessions.New(account, false, client);
-            await accounts.AddAsync(session, ct);
-            return new VerifyResult(account.Status, await sessions.ViewAsync(account, session));
+            var signedIn = await completion.CompleteAsync(new SignInStep(account.Id, SignInMethod.Verification, false, false)
+            {
+                Account = account,
+                NoChallenge = true,
+            }, client, ct);
+            if (signedIn.Ok) return new VerifyResult(account.Status, signedIn.Value!.Session);
         }
         return new VerifyResult(account.Status);
     }

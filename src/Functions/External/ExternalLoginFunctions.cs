@@ -1,7 +1,7 @@
 using AccountFunctions.Core;
 using AccountFunctions.Core.External;
-using AccountFunctions.Core.Mfa;
 using AccountFunctions.Core.Security;
+using AccountFunctions.Core.Sessions;
 using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -56,10 +56,12 @@ public static class CoreServices
         services.AddSingleton<LimitsTable>();
         services.AddSingleton<KeysTable>();
         services.AddSingleton<Outbox>();
+        services.AddSingleton<GrantMail>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<EmailOwners>();
         services.AddSingleton<AdminNotices>();
+        services.AddSingleton<SignInCompletion>();
         services.AddSingleton<SignupService>();
         services.AddSingleton<InviteService>();
         services.AddSingleton<VerificationService>();
@@ -75,6 +77,8 @@ public static class CoreServices
         services.AddSingleton<Core.EmailChange.EmailChangeService>();
         services.AddSingleton<TotpCodes>();
         services.AddSingleton<RecoveryCodes>();
+        services.AddSingleton<MfaChallengeIssuer>();
+        services.AddSingleton<IMfaChallengeIssuer>(sp => sp.GetRequiredService<MfaChallengeIssuer>());
         services.AddSingleton<MfaChallenges>();
         services.AddSingleton<MfaService>();
         services.AddSingleton(HostSettings.Load());
