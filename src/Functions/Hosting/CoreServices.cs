@@ -56,6 +56,7 @@ public static class CoreServices
         services.AddSingleton<TokensTable>();
         services.AddSingleton<LimitsTable>();
         services.AddSingleton<KeysTable>();
+        services.AddSingleton<AuditTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EmailSender>();
         services.AddSingleton<SessionService>();
