@@ -215,3 +215,26 @@ public sealed class DueRow : ITableEntity
     public static DueRow For(string kind, string rowKey, DateTimeOffset dueAt) =>
         new() { PartitionKey = Partition(kind, dueAt, rowKey), RowKey = rowKey, DueAt = dueAt };
 }
+
+/// <summary>
+/// Table <c>accounts</c>, PK account id, RK <c>mfa-recovery-{sha256(account id : code)}</c>: one
+/// unused recovery code. <see cref="Set"/> must equal <c>Account.RecoveryCodeSet</c>, so codes of
+/// an earlier setup are dead even if a row survived. Used once through a consumption marker.
+/// </summary>
+public sealed class RecoveryCodeRow : ITableEntity
+{
+    public const string Prefix = "mfa-recovery-";
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+    public string Set { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The row of a code (normalised: lower case, no dashes) of the account: only SHA-256(account id : code) is kept, in the key.</summary>
+    public static RecoveryCodeRow For(string accountId, string normalizedCode, string set, DateTimeOffset createdAt) =>
+        new() { PartitionKey = accountId, RowKey = Key(accountId, normalizedCode), Set = set, CreatedAt = createdAt };
+
+    public static string Key(string accountId, string normalizedCode) =>
+        Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(accountId + ":" + normalizedCode)));
+}
