@@ -58,7 +58,7 @@ public static class EnumerationBench
             var u = $"pending{i}.{Guid.NewGuid():N}@example.test";
             await Post(http, "/api/signup", $$"""{"email":"{{v}}","password":"{{Password}}"}""", 202);
             await Post(http, "/api/signup", $$"""{"email":"{{u}}","password":"{{Password}}"}""", 202);
-            var partition = OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(v));
+            var partition = TokensTable.CodesOf(TokenPurpose.Verify, EmailAddress.Hash(v));
             CodeRow? row = null;
             await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition)) row = r;
             await Post(http, "/api/email/verify", $$"""{"email":"{{v}}","code":"{{await tokens.CodeAsync(row!.Nonce)}}"}""", 200);

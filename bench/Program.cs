@@ -109,7 +109,7 @@ try
     {
         var email = $"bench{i}.{Guid.NewGuid():N}@example.test";
         (await http.PostAsJsonAsync("/api/signup", new { email, password })).EnsureSuccessStatusCode();
-        var partition = OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(email));
+        var partition = TokensTable.CodesOf(TokenPurpose.Verify, EmailAddress.Hash(email));
         CodeRow? row = null;
         await foreach (var r in storage.Tokens.QueryAsync<CodeRow>(r => r.PartitionKey == partition)) row = r;
         (await http.PostAsJsonAsync("/api/email/verify", new { email, code = await tokens.CodeAsync(row!.Nonce) })).EnsureSuccessStatusCode();

@@ -428,6 +428,6 @@ public sealed class EmailChangeTests(EmailChangeFixture fixture) : IClassFixture
         Assert.Equal("ok", await LoginCodeAsync(lost.Email!));
         // The loser's code row (keyed by its id) went with its claim: nothing of it is left to find.
         Assert.Null(await App.Storage.Tokens.GetOrNullAsync<CodeRow>(
-            OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(contested)), lost.Id));
+            TokensTable.CodesOf(TokenPurpose.Verify, EmailAddress.Hash(contested)), lost.Id));
     }
 }

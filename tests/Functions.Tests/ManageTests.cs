@@ -313,7 +313,7 @@ public sealed class ManageTests(ManageFixture fixture, ManageClockFixture clockF
         Assert.Empty(left);
         Assert.Null(await App.Storage.Identifiers.GetOrNullAsync<IdentifierRow>(IdentifierIndex.EmailOwnerKey(emailHash), IdentifierIndex.OwnerRow));
         Assert.Null(await App.Storage.Identifiers.GetOrNullAsync<IdentifierRow>(IdentifierIndex.EmailClaimKey(emailHash), id));
-        Assert.Null(await App.Storage.Tokens.GetOrNullAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Verify, emailHash), id));
+        Assert.Null(await App.Storage.Tokens.GetOrNullAsync<CodeRow>(TokensTable.CodesOf(TokenPurpose.Verify, emailHash), id));
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Delete, $"/api/manage/users/{id}", Admin)).StatusCode);
         // The address is free again: a new signup can verify it.
         await App.SignupAsync(email);

@@ -242,6 +242,51 @@ public sealed class StorageContractTests(AppFixture fixture) : IClassFixture<App
         Assert.Null(await DueAsync(due, at, rowKey));
     }
 
+    [Fact]
+    public async Task ASecondTryRowWithTheSameNumberConflicts()
+    {
+        var tokens = fixture.App.Services.GetRequiredService<TokensTable>();
+        var tokenId = Guid.NewGuid().ToString("N");
+        Assert.True(await tokens.ReserveTryAsync(tokenId, 1, DateTimeOffset.UtcNow));
+        Assert.False(await tokens.ReserveTryAsync(tokenId, 1, DateTimeOffset.UtcNow));
+        Assert.True(await tokens.ReserveTryAsync(tokenId, 2, DateTimeOffset.UtcNow));
+        Assert.Equal((2, false), await tokens.CountTriesAsync(tokenId));
+    }
+
+    [Fact]
+    public async Task ACodeIsConsumedOncePerNonceAndAResentCodeIsANewVersion()
+    {
+        var tokens = fixture.App.Services.GetRequiredService<TokensTable>();
+        var (subject, accountId) = (Guid.NewGuid().ToString("N"), Account.NewId());
+        await tokens.SetCodeAsync("test", subject, new CodeRow { AccountId = accountId, Nonce = "n1", AttemptsLeft = 5, ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5) });
+        var first = (await tokens.GetCodeAsync("test", subject, accountId))!;
+        Assert.True(await tokens.TryConsumeCodeAsync(first));
+        Assert.False(await tokens.TryConsumeCodeAsync(first));
+
+        await tokens.SetCodeAsync("test", subject, new CodeRow { AccountId = accountId, Nonce = "n2", AttemptsLeft = 5, ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5) });
+        Assert.Single(await tokens.ListCodesAsync("test", subject, 20)); // markers are not codes
+        Assert.True(await tokens.TryConsumeCodeAsync((await tokens.GetCodeAsync("test", subject, accountId))!));
+    }
+
+    [Fact]
+    public async Task AnAuditEventHasOneRowKeyInItsDayAndAccountPartitionsAndDecoysNeverAccumulate()
+    {
+        var audit = fixture.App.Services.GetRequiredService<AuditTable>();
+        var accountId = Account.NewId();
+        var at = DateTimeOffset.UtcNow.AddYears(-2);
+        var row = new AuditRow { RowKey = AuditTable.NewRowKey(at), At = at, Type = "test", AccountId = accountId };
+        await audit.AddAsync(row, accountId, null);
+
+        var byAccount = await audit.ListAccountAsync(accountId);
+        Assert.Equal(row.RowKey, Assert.Single(byAccount).RowKey);
+        var byDay = new List<AuditRow>();
+        await audit.ReadDayAsync(AuditTable.Day(at), null, byDay, 1000);
+        Assert.Contains(byDay, r => r.RowKey == row.RowKey && r.AccountId == accountId && AuditTable.DayOf(r) == AuditTable.Day(at));
+
+        await audit.AddDecoysAsync();
+        await audit.AddDecoysAsync(); // the placeholder rows exist: conflicts, ignored
+    }
+
     private static async Task<DueRow?> DueAsync(DueTable due, DateTimeOffset at, string rowKey)
     {
         await foreach (var row in due.ListDueAsync(DueRow.Deadline, at.AddMinutes(1)))

@@ -60,7 +60,7 @@ public sealed class AccountDeletion(TokensTable tokenRows, AccountsTable account
             await identifiers.RemoveClaimAsync(hash, account.Id, ct);
             foreach (var purpose in new[] { TokenPurpose.Verify, TokenPurpose.Magic, TokenPurpose.Reset, TokenPurpose.Revert, TokenPurpose.EmailChange })
             {
-                await tokens.RemoveCodesAsync(OneTimeTokens.CodePartition(purpose, hash), account.Id, ct);
+                await tokens.RemoveCodesAsync(purpose, hash, account.Id, ct);
             }
         }
         if (account.AccountNumber is { } number
@@ -68,7 +68,7 @@ public sealed class AccountDeletion(TokensTable tokenRows, AccountsTable account
             await identifiers.TryRemoveAsync(numberOwner, ct);
         await identifiers.RemoveAdminAsync(account.Id, ct);
         await External.ExternalLinks.RemoveIndexRowsAsync(identifiers, account, ct);
-        if (account.VerificationGrant is { } grant) await tokenRows.RemoveAsync(grant, LinkTokenRow.Row, ct);
+        if (account.VerificationGrant is { } grant) await tokenRows.RemoveLinkAsync(grant, ct);
         if (account.ConfirmationDeadline is { } deadline)
             await dueRows.RemoveAsync(DueRow.Deadline, deadline, account.Id, ct);
     }
@@ -93,11 +93,7 @@ public sealed class AccountDeletion(TokensTable tokenRows, AccountsTable account
         {
             if (row.RowKey.StartsWith(TokenIndexRow.Prefix, StringComparison.Ordinal))
             {
-                await tokens.RemoveLinkAsync(new TokenIndexRow
-                {
-                    PartitionKey = row.PartitionKey, RowKey = row.RowKey, TokenId = row.GetString(nameof(TokenIndexRow.TokenId)) ?? "",
-                    CodePartition = row.GetString(nameof(TokenIndexRow.CodePartition)),
-                }, ct, withCode: true);
+                await tokens.RemoveLinkAsync(EntityMapper.To<TokenIndexRow>(row), ct, withCode: true);
                 continue;
             }
             await accounts.RemoveAsync(id, row.RowKey, ct);

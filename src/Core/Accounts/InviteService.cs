@@ -1,29 +1,7 @@
 using System.Security.Cryptography;
-using System.Text;
 using AccountFunctions.Core.Storage;
-using Azure;
-using Azure.Data.Tables;
 
 namespace AccountFunctions.Core;
-
-/// <summary>
-/// Table <c>tokens</c>, PK <c>invite-{sha256(code)}</c>, RK <c>invite</c>. Only the code's hash is
-/// stored; consumed by a marker insert (TryConsumeAsync), so one code admits exactly one signup.
-/// </summary>
-public sealed class InviteRow : ITableEntity
-{
-    public const string Row = "invite";
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = Row;
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-    /// <summary>Hash of the address it is bound to, if any.</summary>
-    public string? EmailHash { get; set; }
-    // Who created it is in the audit trail (invite_created), which a deleted admin's pseudonym
-    // reaches; a copy here, keyed by code hash, could not be found to remove.
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset ExpiresAt { get; set; }
-}
 
 public sealed record Invite(string Code, DateTimeOffset ExpiresAt, string? Email);
 
@@ -41,12 +19,11 @@ public sealed class InviteService(TokensTable tokenRows, AccountsOptions options
         var now = time.GetUtcNow();
         var row = new InviteRow
         {
-            PartitionKey = Key(code),
             EmailHash = email is null ? null : EmailAddress.Hash(email),
             CreatedAt = now,
             ExpiresAt = now + options.InviteLifetime,
         };
-        await tokenRows.AddAsync(row, ct);
+        await tokenRows.AddInviteAsync(Canonical(code), row, ct);
         return new Invite(code, row.ExpiresAt, email?.Trim());
     }
 
@@ -55,19 +32,16 @@ public sealed class InviteService(TokensTable tokenRows, AccountsOptions options
     {
         if (string.IsNullOrWhiteSpace(code)) return Errors.InviteRequired;
         if (code.Length > 40) return Errors.InviteInvalid;
-        var row = await tokenRows.GetAsync<InviteRow>(Key(code), InviteRow.Row, ct);
+        var row = await tokenRows.GetInviteAsync(Canonical(code), ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt) return Errors.InviteInvalid;
         if (row.EmailHash is not null && row.EmailHash != emailHash) return Errors.InviteInvalid;
         return row;
     }
 
     /// <summary>Uses the invite: of any number of racers, exactly one gets true.</summary>
-    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => tokenRows.TryConsumeAsync(row, InviteRow.Row, ct);
+    public Task<bool> ConsumeAsync(InviteRow row, CancellationToken ct = default) => tokenRows.TryConsumeInviteAsync(row, ct);
 
     /// <summary>Codes are compared without dashes, spaces or case.</summary>
-    private static string Key(string code)
-    {
-        var canonical = new string(code.Where(char.IsAsciiLetterOrDigit).Select(char.ToUpperInvariant).ToArray());
-        return "invite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(canonical)));
-    }
+    private static string Canonical(string code) =>
+        new(code.Where(char.IsAsciiLetterOrDigit).Select(char.ToUpperInvariant).ToArray());
 }

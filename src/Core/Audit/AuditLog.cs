@@ -1,62 +1,13 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
-using Azure;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AccountFunctions.Core.Audit;
-
-/// <summary>
-/// Table <c>audit</c>: one event, stored once per partition it must be found in (a batch cannot
-/// span partitions). RowKey <c>{inverted ticks}-{inverted sequence}-{random}</c>, identical in
-/// every copy, so each partition lists newest first.
-/// <list type="bullet">
-/// <item>PK <c>day-{yyyyMMdd}</c>: every event of that UTC day (the unfiltered list).</item>
-/// <item>PK <c>account-{account id}</c>: the events about the account, and those it caused as an admin.</item>
-/// </list>
-/// </summary>
-public sealed class AuditRow : ITableEntity
-{
-    public string PartitionKey { get; set; } = "";
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-    public DateTimeOffset At { get; set; }
-    public string Type { get; set; } = "";
-    /// <summary>The account the event is about (a pseudonym once the account is deleted).</summary>
-    public string? AccountId { get; set; }
-    /// <summary>The admin who acted, when it was not the account itself.</summary>
-    public string? ActorId { get; set; }
-    public string? Ip { get; set; }
-    /// <summary>A small JSON object of strings.</summary>
-    public string? Detail { get; set; }
-
-    public AuditRow CopyTo(string partitionKey) => new()
-    {
-        PartitionKey = partitionKey, RowKey = RowKey, At = At, Type = Type, AccountId = AccountId, ActorId = ActorId, Ip = Ip, Detail = Detail,
-    };
-}
-
-/// <summary>
-/// Table <c>audit</c>, PK <c>days</c>, RK 99999999 − yyyyMMdd: the days that have events, newest
-/// first, so the unfiltered list walks back over existing day partitions only.
-/// </summary>
-public sealed class AuditDayRow : ITableEntity
-{
-    public const string Partition = "days";
-    public string PartitionKey { get; set; } = Partition;
-    public string RowKey { get; set; } = "";
-    public DateTimeOffset? Timestamp { get; set; }
-    public ETag ETag { get; set; }
-    public string Day { get; set; } = "";
-}
 
 public sealed record AuditItem(DateTimeOffset At, string Type, string? AccountId, string? Ip, IReadOnlyDictionary<string, string>? Detail);
 public sealed record AuditPage(IReadOnlyList<AuditItem> Items, string? NextCursor);
@@ -68,7 +19,7 @@ public sealed record AuditPage(IReadOnlyList<AuditItem> Items, string? NextCurso
 /// Cost: the day and account copies are inserted in parallel (one round trip); the first event
 /// of a day on an instance also inserts that day's index row first.
 /// </summary>
-public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, TimeProvider time, ILogger<AuditLog> log,
+public sealed partial class AuditLog(AuditTable table, TokenKeys keys, TimeProvider time, ILogger<AuditLog> log,
     Operations.AccountMetrics? metrics = null)
 {
     public const int DefaultPageSize = 50;
@@ -77,27 +28,12 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     private const int MaxDetailValue = 200;
     private const int MaxIp = 64;
 
-    private static uint _sequence = uint.MaxValue;
-    private readonly ConcurrentDictionary<string, bool> _daysIndexed = new();
-
-    public static string AccountPartition(string accountId) => "account-" + accountId;
-    /// <summary>
-    /// A day's events are spread over 16 partitions, <c>day-{yyyyMMdd}-{0..f}</c>, the shard being
-    /// the last hex digit of the row key's random part: no single partition takes every event of
-    /// the day (docs/scale.md), and any copy's day partition follows from its row alone.
-    /// </summary>
-    public const int DayShards = 16;
-    public static string DayPartition(string day, string rowKey) => $"day-{day}-{rowKey[^1]}";
-    private static IEnumerable<string> DayPartitions(string day) => Enumerable.Range(0, DayShards).Select(i => $"day-{day}-{i:x}");
-    private static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-    private static string DayKey(string day) => (99999999 - int.Parse(day, CultureInfo.InvariantCulture)).ToString("D8", CultureInfo.InvariantCulture);
-
     /// <summary>A detail object from pairs; null or empty values are left out.</summary>
     public static IReadOnlyDictionary<string, string?> Detail(params (string Key, string? Value)[] pairs) =>
         pairs.ToDictionary(p => p.Key, p => p.Value);
 
     /// <summary>A read of one of the account's audit rows (comparable work on an enumeration-safe path: where an event would go).</summary>
-    public Task<AuditRow?> PeekAsync(string key, CancellationToken ct = default) => storage.Audit.GetOrNullAsync<AuditRow>(AccountPartition(key), key, ct);
+    public Task<AuditRow?> PeekAsync(string key, CancellationToken ct = default) => table.PeekAsync(key, ct);
 
     /// <summary>
     /// Records an event. <paramref name="actorId"/> is the admin who acted on someone else's
@@ -109,10 +45,9 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         try
         {
             var at = time.GetUtcNow();
-            var day = Day(at);
             var row = new AuditRow
             {
-                RowKey = NewRowKey(at),
+                RowKey = AuditTable.NewRowKey(at),
                 At = at,
                 Type = type,
                 AccountId = accountId,
@@ -120,14 +55,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
                 Ip = ip is null ? null : ip.Length <= MaxIp ? ip : ip[..MaxIp],
                 Detail = DetailJson(detail),
             };
-            // The index row first, so a day partition is never unreachable from the index.
-            if (!_daysIndexed.ContainsKey(day))
-            {
-                await storage.Audit.UpsertEntityAsync(new AuditDayRow { RowKey = DayKey(day), Day = day }, TableUpdateMode.Replace);
-                _daysIndexed[day] = true;
-            }
-            var partitions = new[] { DayPartition(day, row.RowKey), accountId is null ? null : AccountPartition(accountId), row.ActorId is null ? null : AccountPartition(row.ActorId) };
-            await Task.WhenAll(partitions.OfType<string>().Select(pk => storage.Audit.AddEntityAsync(row.CopyTo(pk))));
+            await table.AddAsync(row, accountId, row.ActorId);
         }
         catch (Exception e)
         {
@@ -135,9 +63,6 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
             log.LogError(e, "Audit event {Type} for account {AccountId} was not recorded", type, accountId);
         }
     }
-
-    /// <summary>Partition of the placeholder rows <see cref="DecoyAsync"/> inserts into; no listing reads it.</summary>
-    public const string DecoyPartition = "decoy";
 
     /// <summary>
     /// The calls of an event with an account (two inserts, as <see cref="RecordAsync"/> makes), for
@@ -149,16 +74,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     {
         try
         {
-            await Task.WhenAll(new[] { "a", "b" }.Select(async rk =>
-            {
-                try
-                {
-                    await storage.Audit.AddEntityAsync(new AuditRow { PartitionKey = DecoyPartition, RowKey = rk, At = DateTimeOffset.UnixEpoch, Type = "decoy" });
-                }
-                catch (RequestFailedException e) when (e.Status == 409)
-                {
-                }
-            }));
+            await table.AddDecoysAsync();
         }
         catch (Exception e)
         {
@@ -181,10 +97,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
     public async Task PseudonymiseAsync(string accountId, CancellationToken ct = default)
     {
         var pseudonym = await PseudonymAsync(accountId);
-        var rows = new List<AuditRow>();
-        await foreach (var row in storage.Audit.QueryAsync<AuditRow>(r => r.PartitionKey == AccountPartition(accountId), cancellationToken: ct))
-            rows.Add(row);
-        foreach (var row in rows)
+        foreach (var row in await table.ListAccountAsync(accountId, ct))
         {
             var aboutIt = row.AccountId == accountId;
             var rewritten = row.CopyTo(row.PartitionKey);
@@ -193,9 +106,7 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
             rewritten.Ip = null;
             if (aboutIt) rewritten.Detail = null;
             var other = aboutIt ? row.ActorId : row.AccountId;
-            var targets = new[] { DayPartition(Day(row.At), row.RowKey), AccountPartition(pseudonym), other is null || other == accountId ? null : AccountPartition(other) };
-            await Task.WhenAll(targets.OfType<string>().Select(pk => storage.Audit.UpsertEntityAsync(rewritten.CopyTo(pk), TableUpdateMode.Replace, ct)));
-            await storage.Audit.DeleteIfExistsAsync(row.PartitionKey, row.RowKey, ct);
+            await table.RewriteAsync(row, rewritten, [pseudonym, other is null || other == accountId ? null : other], ct);
         }
     }
 
@@ -223,16 +134,14 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         var rows = new List<AuditRow>();
         if (filtered)
         {
-            await ReadAsync(AccountPartition(accountId!), from?.RowKey, rows, size + 1, ct);
+            await table.ReadAccountAsync(accountId!, from?.RowKey, rows, size + 1, ct);
         }
         else
         {
             var after = from?.RowKey;
-            var startKey = from is null ? "" : DayKey(from.Day!);
-            await foreach (var day in storage.Audit.QueryAsync<AuditDayRow>(
-                d => d.PartitionKey == AuditDayRow.Partition && d.RowKey.CompareTo(startKey) >= 0, cancellationToken: ct))
+            await foreach (var day in table.ListDaysAsync(from?.Day, ct))
             {
-                await ReadDayAsync(day.Day, after, rows, size + 1, ct);
+                await table.ReadDayAsync(day, after, rows, size + 1, ct);
                 if (rows.Count > size) break;
                 after = null;
             }
@@ -241,39 +150,10 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         if (rows.Count > size)
         {
             var last = rows[size - 1];
-            next = new Cursor(filtered ? null : last.PartitionKey["day-".Length..("day-".Length + 8)], last.RowKey).Encode();
+            next = new Cursor(filtered ? null : AuditTable.DayOf(last), last.RowKey).Encode();
             rows.RemoveRange(size, rows.Count - size);
         }
         return new AuditPage(rows.Select(ToItem).ToList(), next);
-    }
-
-    private async Task ReadAsync(string partition, string? after, List<AuditRow> into, int max, CancellationToken ct)
-    {
-        var filter = after is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {partition}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {after}");
-        await foreach (var row in storage.Audit.QueryAsync<AuditRow>(filter, maxPerPage: Math.Min(max - into.Count, 1000), cancellationToken: ct))
-        {
-            into.Add(row);
-            if (into.Count >= max) return;
-        }
-    }
-
-    /// <summary>
-    /// One day, newest first, across its shards: each shard is read (in parallel) for at most what
-    /// the page still needs, and the rows are merged by row key, which orders them in time whatever
-    /// their shard.
-    /// </summary>
-    private async Task ReadDayAsync(string day, string? after, List<AuditRow> into, int max, CancellationToken ct)
-    {
-        var want = max - into.Count;
-        var shards = await Task.WhenAll(DayPartitions(day).Select(async pk =>
-        {
-            var rows = new List<AuditRow>();
-            await ReadAsync(pk, after, rows, want, ct);
-            return rows;
-        }));
-        into.AddRange(shards.SelectMany(r => r).OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(want));
     }
 
     private static AuditItem ToItem(AuditRow row)
@@ -292,16 +172,6 @@ public sealed partial class AuditLog(StorageContext storage, TokenKeys keys, Tim
         var kept = detail.Where(kv => !string.IsNullOrEmpty(kv.Value))
             .ToDictionary(kv => kv.Key, kv => kv.Value!.Length <= MaxDetailValue ? kv.Value : kv.Value[..MaxDetailValue]);
         return kept.Count == 0 ? null : JsonSerializer.Serialize(kept);
-    }
-
-    /// <summary>
-    /// Inverted ticks so newer sorts first; then an inverted per-process sequence, so events of
-    /// one tick on one instance also list newest first; then randomness, so instances never collide.
-    /// </summary>
-    private static string NewRowKey(DateTimeOffset at)
-    {
-        var sequence = Interlocked.Decrement(ref _sequence);
-        return $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{sequence:D10}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
     }
 
     private static bool IsAccountId(string id) => id is { Length: 32 } && id.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');

@@ -89,7 +89,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
             var oldHash = EmailAddress.Hash(account.Email);
             revert = await tokens.IssueAsync(TokenPurpose.Revert, account.Id, oldHash, options.EmailRevertLinkLifetime, ct);
             // Only the link is sent; the code issued with it would be a row nobody can use.
-            await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Revert, oldHash), account.Id, ct);
+            await tokenRows.RemoveCodeAsync(TokenPurpose.Revert, oldHash, account.Id, ct);
         }
         var deadlineRow = DueRow.For(DueRow.Deadline, account.Id, deadline);
         await due.SetAsync(deadlineRow, ct);
@@ -150,7 +150,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
         // The code of the address this request replaced is dead (the grant in force is ours), and
         // deleting the account could not find it by the new PendingEmail: it goes now.
         if (replacedPending is not null && EmailAddress.Hash(replacedPending) != newHash)
-            await tokens.RemoveCodesAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(replacedPending)), account.Id, ct);
+            await tokens.RemoveCodesAsync(TokenPurpose.Verify, EmailAddress.Hash(replacedPending), account.Id, ct);
         // A request that replaces an earlier pending one moves the deadline: the old marker goes.
         if (replaced is { } earlier && DueRow.Partition(DueRow.Deadline, earlier, account.Id) != DueRow.Partition(DueRow.Deadline, deadline, account.Id))
             await due.RemoveAsync(DueRow.Deadline, earlier, account.Id, ct);
@@ -316,7 +316,7 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
         await sessions.EndAllAsync(accountId, ct);
         if (released is not null) await identifiers.ReleaseEmailOwnerAsync(released, accountId, ct);
         if (pending is not null)
-            await tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, EmailAddress.Hash(pending)), accountId, ct);
+            await tokenRows.RemoveCodeAsync(TokenPurpose.Verify, EmailAddress.Hash(pending), accountId, ct);
         if (deadline is { } d) await due.RemoveAsync(DueRow.Deadline, d, accountId, ct);
         await PruneRevertRowsAsync(accountId, time.GetUtcNow(), all: true, ct);
         log.LogInformation("Account {AccountId} reverted an email change; {Outcome}", accountId, regained ? "address restored" : "locked (address taken)");

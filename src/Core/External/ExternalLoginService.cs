@@ -41,7 +41,6 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
     AccountsOptions accounts, TokenKeys keys, OneTimeTokens tokens, AdminNotices adminNotices, EmailOwners owners, IdentifierIndex identifiers,
     SignInCompletion completion, RateLimiter limiter, AuditLog audit, TimeProvider time, ILogger<ExternalLoginService> log)
 {
-    public const string FlowPrefix = "oidc-";
     private const int MaxTokenResponseBytes = 64 * 1024;
 
     private static readonly JsonWebTokenHandler Handler = new();
@@ -65,9 +64,8 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
         var state = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var binding = IsToken(existingBinding) ? existingBinding! : Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var now = time.GetUtcNow();
-        await tokenRows.AddAsync(new ExternalFlowRow
+        await tokenRows.AddFlowAsync(state, new ExternalFlowRow
         {
-            PartitionKey = FlowKey(state),
             Provider = provider.Name,
             ReturnUrl = target,
             BrowserHash = Hash(binding),
@@ -102,11 +100,11 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
     {
         if (providers.Find(providerName) is not { } provider) return Errors.NotFound;
         if (!IsToken(callback.State) || !IsToken(binding)) return Errors.InvalidToken;
-        var flow = await tokenRows.GetAsync<ExternalFlowRow>(FlowKey(callback.State!), ExternalFlowRow.Row, ct);
+        var flow = await tokenRows.GetFlowAsync(callback.State!, ct);
         if (flow is null || flow.Provider != provider.Name || time.GetUtcNow() >= flow.ExpiresAt) return Errors.InvalidToken;
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(binding!)), Encoding.ASCII.GetBytes(flow.BrowserHash)))
             return Errors.InvalidToken;
-        if (!await tokenRows.TryConsumeAsync(flow, ExternalFlowRow.Row, ct)) return Errors.InvalidToken;
+        if (!await tokenRows.TryConsumeFlowAsync(flow, ct)) return Errors.InvalidToken;
 
         var returnUrl = flow.ReturnUrl;
         if (callback.Error is not null) return Fragment(returnUrl, "error", SafeErrorCode(callback.Error));
@@ -452,7 +450,6 @@ public sealed class ExternalLoginService(TokensTable tokenRows, AccountsTable ac
     /// <summary>The PKCE verifier ("pkce") or the nonce ("nonce") of a flow: HMAC of its state under the token key, 43 base64url characters.</summary>
     private async Task<string> DeriveAsync(string label, string state) => Base64UrlEncoder.Encode(await keys.MacAsync("oidc-" + label, state));
 
-    public static string FlowKey(string state) => FlowPrefix + Hash(state);
 
     private static string Hash(string value) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(value)));
 

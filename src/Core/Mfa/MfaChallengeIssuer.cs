@@ -19,9 +19,9 @@ public sealed class MfaChallengeIssuer(TokensTable tokenRows, MfaOptions options
         var now = time.GetUtcNow();
         var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         var secret = RandomNumberGenerator.GetBytes(32);
-        await tokenRows.AddAsync(new MfaTokenRow
+        await tokenRows.AddMfaTokenAsync(new MfaTokenRow
         {
-            PartitionKey = id,
+            TokenId = id,
             AccountId = accountId,
             SecretHash = Convert.ToBase64String(SHA256.HashData(secret)),
             RememberMe = rememberMe,

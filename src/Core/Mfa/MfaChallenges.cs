@@ -35,11 +35,11 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         if (request.RecoveryCode is { Length: > 64 }) return Errors.Validation("recoveryCode", "Too long.");
         if (!TryParse(request.MfaToken, out var tokenId, out var secret)) return Errors.InvalidToken;
 
-        var row = await tokenRows.GetAsync<MfaTokenRow>(tokenId, MfaTokenRow.Row, ct);
+        var row = await tokenRows.GetMfaTokenAsync(tokenId, ct);
         if (row is null || time.GetUtcNow() >= row.ExpiresAt
             || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash)))
             return Errors.InvalidToken;
-        var (tries, consumed) = await TriesAsync(tokenId, ct);
+        var (tries, consumed) = await tokenRows.CountTriesAsync(tokenId, ct);
         if (consumed) return Errors.InvalidToken;
 
         var throttle = await limiter.PeekAsync(Limit, row.AccountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
@@ -47,7 +47,7 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         var attempt = await ReserveTryAsync(tokenId, tries + 1, ct);
         if (attempt is null)
         {
-            await tokenRows.RemoveAsync(tokenId, MfaTokenRow.Row, ct);
+            await tokenRows.RemoveMfaTokenAsync(tokenId, ct);
             return Errors.InvalidToken;
         }
 
@@ -62,7 +62,7 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         if (step is null && recoveryRow is null)
         {
             await limiter.HitAsync(Limit, account.Id, int.MaxValue, lockout.Duration, ct);
-            if (attempt >= Tries) await tokenRows.RemoveAsync(tokenId, MfaTokenRow.Row, ct);
+            if (attempt >= Tries) await tokenRows.RemoveMfaTokenAsync(tokenId, ct);
             log.LogInformation("Wrong second factor for account {AccountId} (try {Try})", account.Id, attempt);
             await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCode.Code)));
             return Errors.InvalidCode;
@@ -97,23 +97,11 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         return signedIn;
     }
 
-    /// <summary>How many tries the token has had, and whether it was already used.</summary>
-    private async Task<(int Tries, bool Consumed)> TriesAsync(string tokenId, CancellationToken ct)
-    {
-        var (tries, consumed) = (0, false);
-        foreach (var key in await tokenRows.ListKeysFromAsync(tokenId, MfaTokenRow.TryPrefix, ct))
-        {
-            if (key.StartsWith(MfaTokenRow.TryPrefix, StringComparison.Ordinal)) tries++;
-            else if (key.StartsWith(TableResults.MarkerPrefix, StringComparison.Ordinal)) consumed = true;
-        }
-        return (tries, consumed);
-    }
-
     /// <summary>Inserts the next free <c>try-{n}</c> row; null when all five are taken (the token is dead).</summary>
     private async Task<int?> ReserveTryAsync(string tokenId, int from, CancellationToken ct)
     {
         for (var n = from; n <= Tries; n++)
-            if (await tokenRows.TryAddMarkerAsync(tokenId, MfaTokenRow.TryPrefix + n, "At", time.GetUtcNow(), ct))
+            if (await tokenRows.ReserveTryAsync(tokenId, n, time.GetUtcNow(), ct))
                 return n;
         return null;
     }

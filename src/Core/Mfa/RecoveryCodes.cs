@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
 using AccountFunctions.Core.Storage;
-using Azure.Data.Tables;
 
 namespace AccountFunctions.Core.Mfa;
 
@@ -24,7 +22,7 @@ public sealed class RecoveryCodes(AccountsTable accounts)
         while (codes.Count < Count)
         {
             var raw = RandomNumberGenerator.GetString(Alphabet, Length);
-            var row = new RecoveryCodeRow { PartitionKey = accountId, RowKey = RowKeyFor(accountId, raw), Set = set, CreatedAt = now };
+            var row = RecoveryCodeRow.For(accountId, raw, set, now);
             if (rows.Any(r => r.RowKey == row.RowKey)) continue; // 2^-80; but ten distinct codes is the promise
             rows.Add(row);
             codes.Add(string.Join('-', raw.Chunk(4).Select(c => new string(c))));
@@ -37,7 +35,7 @@ public sealed class RecoveryCodes(AccountsTable accounts)
     {
         var normalized = Normalize(typed);
         if (normalized is null || account.RecoveryCodeSet is null) return null;
-        var row = await accounts.GetRowAsync<RecoveryCodeRow>(account.Id, RowKeyFor(account.Id, normalized), ct);
+        var row = await accounts.GetRowAsync<RecoveryCodeRow>(account.Id, RecoveryCodeRow.Key(account.Id, normalized), ct);
         return row?.Set == account.RecoveryCodeSet ? row : null;
     }
 
@@ -52,7 +50,4 @@ public sealed class RecoveryCodes(AccountsTable accounts)
         var s = new string(typed.Where(c => c is not ('-' or ' ')).ToArray()).ToLowerInvariant();
         return s.Length == Length && s.All(Alphabet.Contains) ? s : null;
     }
-
-    private static string RowKeyFor(string accountId, string normalized) =>
-        RecoveryCodeRow.Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(accountId + ":" + normalized)));
 }

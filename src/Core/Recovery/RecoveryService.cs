@@ -64,8 +64,8 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
     {
         var id = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
         await tokens.MaterializeAsync(id);
-        await tokenRows.GetAsync<LinkTokenRow>(id, LinkTokenRow.Row, ct);
-        await tokenRows.GetAsync<CodeRow>(OneTimeTokens.CodePartition(TokenPurpose.Reset, id), id, ct);
+        await tokenRows.GetLinkAsync(id, ct);
+        await tokenRows.GetCodeAsync(TokenPurpose.Reset, id, id, ct);
         await accounts.GetAsync(Account.NewId(), ct);
         await audit.PeekAsync(id, ct); // where the audit event would go
     }

@@ -32,24 +32,21 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
 {
     public const int CodeAttempts = 5;
 
-    public static string CodePartition(string purpose, string subject) => $"code-{purpose}-{subject}";
-
     /// <summary>Writes a link row and (re)places the account's code for this purpose and subject.</summary>
     public async Task<Grant> IssueAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
     {
-        var (link, _) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct, CodePartition(purpose, subject));
+        var (link, _) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct, TokensTable.CodesOf(purpose, subject));
         var code = new CodeRow
         {
-            PartitionKey = CodePartition(purpose, subject),
-            RowKey = accountId,
+            AccountId = accountId,
             Nonce = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
             AttemptsLeft = CodeAttempts,
             ExpiresAt = link.ExpiresAt,
-            Grant = link.PartitionKey,
+            Grant = link.TokenId,
         };
         // Replacing the code row is what makes an earlier code dead.
-        await Task.WhenAll(tokenRows.AddAsync(link, ct), tokenRows.SetCodeAsync(code, ct));
-        return new Grant(link.PartitionKey, code.Nonce);
+        await Task.WhenAll(tokenRows.AddLinkAsync(link, ct), tokenRows.SetCodeAsync(purpose, subject, code, ct));
+        return new Grant(link.TokenId, code.Nonce);
     }
 
     /// <summary>
@@ -59,8 +56,8 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
     public async Task<string> IssueLinkAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
     {
         var (link, secret) = await NewLinkAsync(purpose, accountId, subject, lifetime, ct);
-        await tokenRows.AddAsync(link, ct);
-        return link.PartitionKey + "." + Base64UrlEncoder.Encode(secret);
+        await tokenRows.AddLinkAsync(link, ct);
+        return link.TokenId + "." + Base64UrlEncoder.Encode(secret);
     }
 
     /// <summary>
@@ -76,7 +73,7 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
         var secret = await SecretAsync(tokenId);
         var link = new LinkTokenRow
         {
-            PartitionKey = tokenId,
+            TokenId = tokenId,
             Purpose = purpose,
             AccountId = accountId,
             Subject = subject,
@@ -84,7 +81,7 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
             ExpiresAt = now + lifetime,
             CreatedAt = now,
         };
-        var index = new TokenIndexRow { PartitionKey = accountId, RowKey = TokenIndexRow.Key(link.ExpiresAt, tokenId), TokenId = tokenId, CodePartition = codePartition };
+        var index = TokenIndexRow.For(accountId, link.ExpiresAt, tokenId, codePartition);
         await Task.WhenAll(accounts.SetAsync(index, ct), PruneExpiredAsync(accountId, now, ct));
         return (link, secret);
     }
@@ -96,18 +93,14 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
     /// </summary>
     public async Task RemoveLinkAsync(TokenIndexRow index, CancellationToken ct = default, bool withCode = false)
     {
-        await tokenRows.RemoveAsync(index.TokenId, LinkTokenRow.Row, ct);
-        await tokenRows.RemoveAsync(index.TokenId, TableResults.MarkerPrefix + LinkTokenRow.Row, ct);
-        if (withCode && index.CodePartition is { Length: > 0 } partition) await RemoveCodesAsync(partition, index.PartitionKey, ct);
+        await tokenRows.RemoveLinkAndMarkerAsync(index.TokenId, ct);
+        if (withCode && index.CodePartition is { Length: > 0 } partition) await tokenRows.RemoveCodesAsync(partition, index.PartitionKey, ct);
         await accounts.RemoveAsync(index.PartitionKey, index.RowKey, ct);
     }
 
-    /// <summary>An account's code row in a code partition and its consumption markers (<c>~used-{account id}-{nonce}</c>).</summary>
-    public async Task RemoveCodesAsync(string partition, string accountId, CancellationToken ct = default)
-    {
-        await tokenRows.RemoveAsync(partition, accountId, ct);
-        await tokenRows.RemoveRangeAsync(partition, TableResults.MarkerPrefix + accountId + "-", TableResults.MarkerPrefix + accountId + ".", ct);
-    }
+    /// <summary>An account's code row for a purpose and subject and its consumption markers.</summary>
+    public Task RemoveCodesAsync(string purpose, string subject, string accountId, CancellationToken ct = default) =>
+        tokenRows.RemoveCodesAsync(purpose, subject, accountId, ct);
 
     private async Task PruneExpiredAsync(string accountId, DateTimeOffset now, CancellationToken ct)
     {
@@ -130,7 +123,7 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
         if (token is not null)
         {
             var link = await RedeemLinkAsync(purpose, token, ct);
-            return link.Ok ? new Redeemed(link.Value!.AccountId, link.Value.PartitionKey, link.Value.Subject) : link.Error!;
+            return link.Ok ? new Redeemed(link.Value!.AccountId, link.Value.TokenId, link.Value.Subject) : link.Error!;
         }
         if (email is null || code is null) return Errors.Validation("token", "Send either a token, or an email and a code.");
         if (!EmailAddress.IsValid(email)) return Errors.InvalidToken;
@@ -146,7 +139,7 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
     public async Task<LinkTokenRow?> PeekLinkAsync(string purpose, string? token, CancellationToken ct = default)
     {
         if (!TryParse(token, out var tokenId, out var secret)) return null;
-        var row = await tokenRows.GetAsync<LinkTokenRow>(tokenId, LinkTokenRow.Row, ct);
+        var row = await tokenRows.GetLinkAsync(tokenId, ct);
         if (row is null || row.Purpose != purpose) return null;
         if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(secret), Convert.FromBase64String(row.SecretHash))) return null;
         return time.GetUtcNow() < row.ExpiresAt ? row : null;
@@ -156,11 +149,11 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
     public async Task<Result<LinkTokenRow>> RedeemLinkAsync(string purpose, string? token, CancellationToken ct = default)
     {
         if (await PeekLinkAsync(purpose, token, ct) is not { } row) return Errors.InvalidToken;
-        var tokenId = row.PartitionKey;
-        if (!await tokenRows.TryConsumeAsync(row, LinkTokenRow.Row, ct)) return Errors.InvalidToken;
+        var tokenId = row.TokenId;
+        if (!await tokenRows.TryConsumeLinkAsync(row, ct)) return Errors.InvalidToken;
         // The code sent with this link dies with it (only if it still belongs to the same grant).
-        var code = await tokenRows.GetAsync<CodeRow>(CodePartition(purpose, row.Subject), row.AccountId, ct);
-        if (code is not null && code.Grant == tokenId) await tokenRows.TryConsumeAsync(code, CodeVersion(code), ct);
+        var code = await tokenRows.GetCodeAsync(purpose, row.Subject, row.AccountId, ct);
+        if (code is not null && code.Grant == tokenId) await tokenRows.TryConsumeCodeAsync(code, ct);
         return row;
     }
 
@@ -171,8 +164,7 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
     public async Task<Result<CodeRow>> RedeemCodeAsync(string purpose, string subject, string? code, CancellationToken ct = default)
     {
         if (code is null || code.Length != 6 || !code.All(char.IsAsciiDigit)) return Errors.InvalidToken;
-        var partition = CodePartition(purpose, subject);
-        var rows = await tokenRows.ListCodesAsync(partition, 20, ct);
+        var rows = await tokenRows.ListCodesAsync(purpose, subject, 20, ct);
         var presented = Encoding.ASCII.GetBytes(code);
         foreach (var candidate in rows)
         {
@@ -184,13 +176,13 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
                 if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) return true;
                 var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
                 if (!CryptographicOperations.FixedTimeEquals(presented, expected)) return true;
-                if (await tokenRows.TryConsumeAsync(row, CodeVersion(row), ct))
+                if (await tokenRows.TryConsumeCodeAsync(row, ct))
                 {
-                    await tokenRows.RemoveAsync(row.Grant, LinkTokenRow.Row, ct);
+                    await tokenRows.RemoveLinkAsync(row.Grant, ct);
                     consumed = row;
                     return true;
                 }
-                var fresh = await tokenRows.GetAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+                var fresh = await tokenRows.RereadCodeAsync(row, ct);
                 if (fresh is null || fresh.Nonce != row.Nonce) return true;
                 row = fresh;
                 return false;
@@ -215,15 +207,12 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
                 row.AttemptsLeft--;
                 if (await tokenRows.TryReplaceAsync(row, ct)) return true;
             }
-            var fresh = await tokenRows.GetAsync<CodeRow>(row.PartitionKey, row.RowKey, ct);
+            var fresh = await tokenRows.RereadCodeAsync(row, ct);
             if (fresh is null || fresh.Nonce != nonce) return true;
             row = fresh;
             return false;
         }, "Could not record a wrong code after repeated conflicts.", ct);
     }
-
-    /// <summary>A code row is replaced in place on resend; its nonce tells the versions apart.</summary>
-    private static string CodeVersion(CodeRow row) => $"{row.RowKey}-{row.Nonce}";
 
     private Task<byte[]> SecretAsync(string tokenId) => keys.MacAsync("link", tokenId);
 

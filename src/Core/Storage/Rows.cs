@@ -42,6 +42,8 @@ public sealed class LinkTokenRow : ITableEntity
     public string SecretHash { get; set; } = "";
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>The token's id: its partition.</summary>
+    [System.Runtime.Serialization.IgnoreDataMember] public string TokenId { get => PartitionKey; init => PartitionKey = value; }
 }
 
 /// <summary>
@@ -64,6 +66,10 @@ public sealed class TokenIndexRow : ITableEntity
     public string? CodePartition { get; set; }
 
     public static string Key(DateTimeOffset expiresAt, string tokenId) => $"{Prefix}{expiresAt.UtcTicks:D19}-{tokenId}";
+
+    /// <summary>The index row of a link token of the account that expires at <paramref name="expiresAt"/>.</summary>
+    public static TokenIndexRow For(string accountId, DateTimeOffset expiresAt, string tokenId, string? codePartition) =>
+        new() { PartitionKey = accountId, RowKey = Key(expiresAt, tokenId), TokenId = tokenId, CodePartition = codePartition };
 }
 
 /// <summary>
@@ -83,7 +89,8 @@ public sealed class CodeRow : ITableEntity
     public DateTimeOffset ExpiresAt { get; set; }
     /// <summary>The link token issued with this code: both belong to one grant.</summary>
     public string Grant { get; set; } = "";
-    [System.Runtime.Serialization.IgnoreDataMember] public string AccountId => RowKey;
+    /// <summary>The account the code was sent for: its row key.</summary>
+    [System.Runtime.Serialization.IgnoreDataMember] public string AccountId { get => RowKey; init => RowKey = value; }
 }
 
 /// <summary>Table <c>keys</c>: keys generated for development when none is configured.</summary>
@@ -207,4 +214,27 @@ public sealed class DueRow : ITableEntity
 
     public static DueRow For(string kind, string rowKey, DateTimeOffset dueAt) =>
         new() { PartitionKey = Partition(kind, dueAt, rowKey), RowKey = rowKey, DueAt = dueAt };
+}
+
+/// <summary>
+/// Table <c>accounts</c>, PK account id, RK <c>mfa-recovery-{sha256(account id : code)}</c>: one
+/// unused recovery code. <see cref="Set"/> must equal <c>Account.RecoveryCodeSet</c>, so codes of
+/// an earlier setup are dead even if a row survived. Used once through a consumption marker.
+/// </summary>
+public sealed class RecoveryCodeRow : ITableEntity
+{
+    public const string Prefix = "mfa-recovery-";
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+    public string Set { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The row of a code (normalised: lower case, no dashes) of the account: only SHA-256(account id : code) is kept, in the key.</summary>
+    public static RecoveryCodeRow For(string accountId, string normalizedCode, string set, DateTimeOffset createdAt) =>
+        new() { PartitionKey = accountId, RowKey = Key(accountId, normalizedCode), Set = set, CreatedAt = createdAt };
+
+    public static string Key(string accountId, string normalizedCode) =>
+        Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(accountId + ":" + normalizedCode)));
 }

@@ -79,7 +79,7 @@ public sealed class StorageContext
     public TableClient Keys { get; }
     public TableClient Limits { get; }
     public TableClient Due { get; }
-    /// <summary>The audit trail (see Audit/AuditLog.cs).</summary>
+    /// <summary>The audit trail (see AuditTable).</summary>
     public TableClient Audit { get; }
     public QueueClient Outbox { get; }
     public QueueClient OutboxPoison { get; }

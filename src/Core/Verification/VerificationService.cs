@@ -110,7 +110,7 @@ public sealed class VerificationService(TokensTable tokenRows, AccountsTable acc
     {
         // The claim and its code row (keyed by this account's id) go: nothing is left to confirm.
         await Task.WhenAll(identifiers.RemoveClaimAsync(subject, account.Id, ct),
-            tokenRows.RemoveAsync(OneTimeTokens.CodePartition(TokenPurpose.Verify, subject), account.Id, ct));
+            tokenRows.RemoveCodeAsync(TokenPurpose.Verify, subject, account.Id, ct));
         // Best effort: the answer is email_taken whatever happens here.
         await Optimistic.TryRetryAsync(async _ =>
         {

@@ -55,6 +55,7 @@ public static class CoreServices
         services.AddSingleton<TokensTable>();
         services.AddSingleton<LimitsTable>();
         services.AddSingleton<KeysTable>();
+        services.AddSingleton<AuditTable>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<GrantMail>();
         services.AddSingleton<EmailSender>();
