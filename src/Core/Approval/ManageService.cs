@@ -18,9 +18,9 @@ public sealed record ManagedAccountView(
     string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
     bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt, string? Comment)
 {
-    public static ManagedAccountView From(Account a)
+    public static ManagedAccountView From(Account a, ILogger? log = null)
     {
-        var v = AccountView.From(a);
+        var v = AccountView.From(a, log);
         return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
             v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, Text.UnicodeText.Scrub(a.Comment));
     }
@@ -78,7 +78,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
                 var page = await FirstPageAsync(storage.Accounts.QueryAsync<Account>(filter, maxPerPage: wanted, cancellationToken: ct)
                     .AsPages(continuation, wanted));
                 if (page is null) { continuation = null; break; }
-                items.AddRange(page.Values.Select(ManagedAccountView.From));
+                items.AddRange(page.Values.Select(a => ManagedAccountView.From(a, log)));
                 continuation = page.ContinuationToken;
                 if (continuation is null) break;
             }
@@ -96,7 +96,7 @@ public sealed class ManageService(StorageContext storage, IdentifierIndex identi
         if (!IsAccountId(id)) return InvalidId;
         await storage.ReadyAsync();
         var account = await storage.Accounts.GetOrNullAsync<Account>(id, Account.Row, ct);
-        return account is null ? Errors.NotFound : ManagedAccountView.From(account);
+        return account is null ? Errors.NotFound : ManagedAccountView.From(account, log);
     }
 
     public async Task<Result<ManagedAccountView>> UpdateAsync(string callerId, string id, ManageUpdate update, ClientInfo client, CancellationToken ct = default)
