@@ -29,6 +29,46 @@ public sealed class EmailAddressTests
         Assert.Equal("ann@example.test", EmailAddress.Normalize("Ann@Example.test"));
     }
 
+    // UTS #46 mapping of the domain (issue 23): what a resolver would look up is one domain.
+    [Theory]
+    [InlineData("ann@\uFF45\uFF58\uFF41\uFF4D\uFF50\uFF4C\uFF45.test")]
+    [InlineData("Ann@\uFF25\uFF38\uFF21\uFF2D\uFF30\uFF2C\uFF25.\uFF54\uFF45\uFF53\uFF54")]
+    [InlineData("ann@example\uFF0Etest")]
+    [InlineData("ann@example\u3002test")]
+    [InlineData("ann@ex\u00ADample.test")]
+    [InlineData("ann@EXAMPLE.test")]
+    public void CompatibilityFormsOfTheDomainAreTheSameAddress(string spelling)
+    {
+        Assert.True(EmailAddress.IsValid(spelling));
+        Assert.Equal("ann@example.test", EmailAddress.Normalize(spelling));
+        Assert.Equal(EmailAddress.Hash("ann@example.test"), EmailAddress.Hash(spelling));
+    }
+
+    [Fact]
+    public void AMappedUnicodeDomainKeepsItsUnicodeForm()
+    {
+        Assert.Equal("ann@b\u00fccher.test", EmailAddress.Normalize("ann@B\uFF35\u0308CHER.test"));
+        Assert.Equal(EmailAddress.Hash("ann@xn--bcher-kva.test"), EmailAddress.Hash("ann@BU\u0308cher.test"));
+    }
+
+    [Fact]
+    public void TheLocalPartIsLowerCasedAndComposedButNotCompatibilityFolded()
+    {
+        // Only the receiving server knows its mailboxes: a full-width local part may be another one.
+        Assert.Equal("\uFF41nn@example.test", EmailAddress.Normalize("\uFF21nn@example.test"));
+        Assert.NotEqual(EmailAddress.Hash("ann@example.test"), EmailAddress.Hash("\uFF41nn@example.test"));
+    }
+
+    [Theory]
+    [InlineData("u@ex\uFF3Fample.test")]   // full-width low line maps to '_': not a host name
+    [InlineData("u@example\uFF0E\uFF0Etest")] // an empty label once mapped
+    [InlineData("u@example.test\u3002")]   // a trailing dot once mapped
+    [InlineData("u@\uFF0Dexample.test")]   // a leading hyphen once mapped
+    public void ADomainInvalidOnceMappedIsInvalid(string email)
+    {
+        Assert.False(EmailAddress.IsValid(email));
+    }
+
     [Fact]
     public void HashIsEqualForDifferentlyCasedAndSpacedForms()
     {

@@ -65,6 +65,25 @@ public sealed class EmailTemplatesTests
         Assert.Contains("Hello <script>alert(1)</script>,", email.Text);
     }
 
+    [Theory]
+    [InlineData(EmailTemplates.ApprovalRequested, "userComment")]
+    [InlineData(EmailTemplates.AccountRejected, "reason")]
+    [InlineData(EmailTemplates.AccountLockedByAdmin, "reason")]
+    public void MultiLineFieldsAreQuotedLineByLine(string template, string field)
+    {
+        var model = new EmailModel(new Dictionary<string, string> { [field] = "one\r\n\r\ntwo: https://evil.example.test\rthree <b>" }, Link, null);
+
+        var email = EmailTemplates.Render(template, model);
+
+        var lines = email.Text.ReplaceLineEndings("\n").Split('\n');
+        Assert.Contains("> one", lines);
+        Assert.Contains(">", lines);
+        Assert.Contains("> two: https://evil.example.test", lines);
+        Assert.Contains("> three <b>", lines);
+        Assert.DoesNotContain("two: https://evil.example.test", lines);
+        Assert.Contains(">one\n\ntwo: https://evil.example.test\nthree &lt;b&gt;</blockquote>", email.Html);
+    }
+
     [Fact]
     public void VerifyEmailContainsLinkAndCodeInTextAndHtml()
     {

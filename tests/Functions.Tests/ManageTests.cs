@@ -113,7 +113,7 @@ public sealed class ManageTests(ManageFixture fixture, ManageClockFixture clockF
         Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
         Assert.Equal("rejected", (await TestApp.Body(rejected)).GetProperty("status").GetString());
         var mail = (await App.Mail.WaitForAsync(email, 2)).Single(m => m.Subject == "Your account was not approved");
-        Assert.Contains("Reason given: We only admit staff <here>.", mail.Text);
+        Assert.Contains("Reason given:\r\n> We only admit staff <here>.", mail.Text.ReplaceLineEndings("\r\n"));
         Assert.Contains("We only admit staff &lt;here&gt;.", mail.Html);
         var login = await App.PostAsync("/api/login", new { identifier = email, password = TestApp.Password });
         Assert.Equal(HttpStatusCode.Forbidden, login.StatusCode);
@@ -153,7 +153,7 @@ public sealed class ManageTests(ManageFixture fixture, ManageClockFixture clockF
         Assert.Equal(HttpStatusCode.Forbidden, login.StatusCode);
         Assert.Equal("account_locked", await TestApp.Code(login));
         var notice = (await App.Mail.WaitForAsync(email, 3)).Single(m => m.Subject == "Your account has been locked");
-        Assert.Contains("Reason given: Suspicious activity", notice.Text);
+        Assert.Contains("Reason given:\r\n> Suspicious activity", notice.Text.ReplaceLineEndings("\r\n"));
         Assert.Equal("invalid_state", await TestApp.Code(await SendAsync(HttpMethod.Post, $"/api/manage/users/{id}/lock", Admin)));
 
         var unlocked = await SendAsync(HttpMethod.Post, $"/api/manage/users/{id}/unlock", Admin);

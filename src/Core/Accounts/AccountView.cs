@@ -1,5 +1,7 @@
 using System.Text.Json;
+using AccountFunctions.Core.Profile;
 using AccountFunctions.Core.Text;
+using Microsoft.Extensions.Logging;
 
 namespace AccountFunctions.Core;
 
@@ -13,20 +15,22 @@ public sealed record AccountView(
 {
     // Every stored string is scrubbed on its way out (UnicodeText): whatever reached a row (an
     // older version, a tool, a direct write), one value must not fail the response that carries
-    // it, nor every page of the admin list that holds the account.
-    public static AccountView From(Account a) => new(
+    // it, nor every page of the admin list that holds the account. Stored preferences that do
+    // not fit Preferences' limits are shown as none (and logged), the row left as it is.
+    public static AccountView From(Account a, ILogger? log = null) => new(
         a.Id, S(a.Email), a.EmailVerified, S(a.PendingEmail), a.AccountNumber, a.Status, a.Role, S(a.FirstName), S(a.LastName),
-        new ProfileView(S(a.AvatarUrl), S(a.Bio), S(a.Location), Preferences(a.PreferencesJson)),
+        new ProfileView(S(a.AvatarUrl), S(a.Bio), S(a.Location), StoredPreferences(a, log)),
         a.MfaEnabled, a.CreatedAt, a.UpdatedAt, a.LastLoginAt);
 
     private static string? S(string? s) => UnicodeText.Scrub(s);
 
-    /// <summary>The stored preferences, scrubbed; a value that is not a JSON object any more is shown as none.</summary>
-    private static JsonElement? Preferences(string? json)
+    private static JsonElement? StoredPreferences(Account a, ILogger? log)
     {
-        if (json is not { Length: > 0 } || UnicodeText.ScrubJson(json) is not { } clean) return null;
-        using var doc = JsonDocument.Parse(clean);
-        return doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.Clone() : null;
+        var value = Preferences.Render(a.PreferencesJson, out var unreadable);
+        if (unreadable)
+            log?.LogWarning("Stored preferences of account {AccountId} are not an object within the limits ({Length} characters); left out of the answer.",
+                a.Id, a.PreferencesJson!.Length);
+        return value;
     }
 }
 
@@ -40,9 +44,9 @@ public sealed record ManagedAccountView(
     string Status, string Role, string? FirstName, string? LastName, ProfileView Profile,
     bool MfaEnabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastLoginAt, string? Comment)
 {
-    public static ManagedAccountView From(Account a)
+    public static ManagedAccountView From(Account a, ILogger? log = null)
     {
-        var v = AccountView.From(a);
+        var v = AccountView.From(a, log);
         return new(v.Id, v.Email, v.EmailVerified, v.PendingEmail, v.AccountNumber, v.Status, v.Role, v.FirstName, v.LastName,
             v.Profile, v.MfaEnabled, v.CreatedAt, v.UpdatedAt, v.LastLoginAt, UnicodeText.Scrub(a.Comment));
     }

@@ -6,12 +6,16 @@ using System.Text;
 namespace AccountFunctions.Core;
 
 /// <summary>
-/// Email addresses are compared normalised (trimmed, NFC, lower-cased; a punycode domain in its
-/// Unicode form) and kept as entered for display. Only plain addresses are accepted: a dot-atom
+/// Email addresses are compared normalised (trimmed, NFC, lower-cased; the domain UTS #46-mapped,
+/// in its Unicode form) and kept as entered for display. Only plain addresses are accepted: a dot-atom
 /// local part (no quotes, comments or backslashes, no leading, trailing or doubled dots) and a
 /// host name of two or more labels (no trailing dot, no IP literal). Forms a mail server treats
 /// as the same mailbox as a plain spelling (<c>u@example.test.</c>, <c>"u"@example.test</c>) are
 /// refused rather than normalised, so two spellings cannot become two accounts.
+/// The domain is what a resolver looks up: UTS #46 mapping folds case, full-width and other
+/// compatibility forms (<c>ｅｘａｍｐｌｅ.test</c>, <c>example。test</c>), drops ignorable characters
+/// and makes <c>xn--</c> labels and their Unicode spelling one. The local part belongs to the
+/// receiving server, so it is only composed (NFC) and lower-cased, never compatibility-folded.
 /// </summary>
 public static class EmailAddress
 {
@@ -23,13 +27,19 @@ public static class EmailAddress
     {
         var e = email.Trim().Normalize(NormalizationForm.FormC);
         var at = e.LastIndexOf('@');
-        // xn--... and its Unicode spelling are one domain.
-        if (at > 0 && e.Contains("xn--", StringComparison.OrdinalIgnoreCase))
+        if (at > 0 && AsciiDomain(e[(at + 1)..]) is { } ascii)
         {
-            try { e = e[..(at + 1)] + Idn.GetUnicode(e[(at + 1)..]).Normalize(NormalizationForm.FormC); }
+            try { e = e[..(at + 1)] + Idn.GetUnicode(ascii).Normalize(NormalizationForm.FormC); }
             catch (ArgumentException) { }
         }
         return e.ToLowerInvariant();
+    }
+
+    /// <summary>The domain after UTS #46 mapping, as ASCII (<c>xn--</c> labels); null when it cannot be mapped.</summary>
+    private static string? AsciiDomain(string domain)
+    {
+        try { return Idn.GetAscii(domain); }
+        catch (ArgumentException) { return null; }
     }
 
     /// <summary>Hex SHA-256 of the normalised address: what table keys hold instead of the address.</summary>
@@ -43,11 +53,13 @@ public static class EmailAddress
         var at = e.IndexOf('@');
         if (at <= 0 || at != e.LastIndexOf('@') || at == e.Length - 1) return false;
         var (local, domain) = (e[..at], e[(at + 1)..]);
-        if (local.Length > MaxLocalLength || !IsDotAtom(local) || !IsHostName(domain)) return false;
+        // The host name rules hold for the domain as it is looked up, so a mapped spelling cannot
+        // smuggle in a trailing or doubled dot, a leading hyphen or an underscore.
+        if (local.Length > MaxLocalLength || !IsDotAtom(local) || AsciiDomain(domain) is not { } ascii || !IsHostName(ascii)) return false;
         try
         {
-            var parsed = new MailAddress(e);
-            return parsed.Address == e;
+            var plain = $"{local}@{ascii}";
+            return new MailAddress(plain).Address == plain;
         }
         catch (FormatException)
         {

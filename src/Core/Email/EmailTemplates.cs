@@ -91,7 +91,7 @@ public static class EmailTemplates
             "A new account is waiting for approval",
             $"Hello{Name(m)},",
             [$"{Describe(m)} confirmed their email address and is waiting for an administrator's approval.",
-             m["userComment"] is { Length: > 0 } c ? $"Their note for you: \"{c}\"" : "They left no note.",
+             m["userComment"] is { Length: > 0 } c ? new Para("Their note for you:", c) : "They left no note.",
              $"Account id: {m["userId"]}"],
             m.Link, "Review pending accounts", null,
             "You receive this because you are an administrator."),
@@ -104,13 +104,13 @@ public static class EmailTemplates
             "Your account was not approved",
             $"Hello{Name(m)},",
             ["An administrator did not approve your account.",
-             m["reason"] is { Length: > 0 } r ? $"Reason given: {r}" : "No reason was given."],
+             m["reason"] is { Length: > 0 } r ? new Para("Reason given:", r) : "No reason was given."],
             null, null, null, "If you think this is a mistake, reply to your administrator."),
         AccountLockedByAdmin => Compose(
             "Your account has been locked",
             $"Hello{Name(m)},",
             ["An administrator locked your account; you have been signed out everywhere.",
-             m["reason"] is { Length: > 0 } r2 ? $"Reason given: {r2}" : "No reason was given."],
+             m["reason"] is { Length: > 0 } r2 ? new Para("Reason given:", r2) : "No reason was given."],
             null, null, null, "Only an administrator can unlock it."),
         AccountUnlocked => Compose(
             "Your account has been unlocked",
@@ -199,12 +199,30 @@ public static class EmailTemplates
 
     private static string Name(EmailModel m) => m["firstName"] is { Length: > 0 } n ? " " + n : "";
 
-    private static RenderedEmail Compose(string subject, string greeting, string[] paragraphs,
+    /// <summary>
+    /// A paragraph of ours, optionally followed by text someone wrote (a multi-line field) shown as
+    /// a quotation: each of its lines behind "> " in the text part, a blockquote in the HTML, so no
+    /// line of it reads as a line of the email (a forged "Approve here: ..." stays visibly theirs).
+    /// </summary>
+    private sealed record Para(string Text, string? Quote = null)
+    {
+        public static implicit operator Para(string text) => new(text);
+
+        public string[] QuoteLines => Quote!.Trim().ReplaceLineEndings("\n").Split('\n');
+    }
+
+    private static RenderedEmail Compose(string subject, string greeting, Para[] paragraphs,
         string? link, string? linkText, string? code, string footer)
     {
         var text = new System.Text.StringBuilder();
         text.AppendLine(greeting).AppendLine();
-        foreach (var p in paragraphs) text.AppendLine(p).AppendLine();
+        foreach (var p in paragraphs)
+        {
+            text.AppendLine(p.Text);
+            if (p.Quote is not null)
+                foreach (var line in p.QuoteLines) text.AppendLine(line.Length == 0 ? ">" : "> " + line);
+            text.AppendLine();
+        }
         if (link is not null) text.AppendLine($"{linkText}: {link}").AppendLine();
         if (code is not null) text.AppendLine($"Or enter this code: {code}").AppendLine();
         text.AppendLine(footer);
@@ -213,7 +231,13 @@ public static class EmailTemplates
         var html = new System.Text.StringBuilder();
         html.Append("<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">");
         html.Append($"<p>{e(greeting)}</p>");
-        foreach (var p in paragraphs) html.Append($"<p>{e(p)}</p>");
+        foreach (var p in paragraphs)
+        {
+            html.Append($"<p>{e(p.Text)}</p>");
+            if (p.Quote is not null)
+                html.Append("<blockquote style=\"margin:0 0 1em;padding-left:1em;border-left:3px solid #ccc;white-space:pre-wrap\">")
+                    .Append(e(string.Join('\n', p.QuoteLines))).Append("</blockquote>");
+        }
         if (link is not null) html.Append($"<p><a href=\"{e(link)}\">{e(linkText!)}</a></p>");
         if (code is not null) html.Append($"<p>Or enter this code: <strong style=\"font-size:1.4em;letter-spacing:.2em\">{e(code)}</strong></p>");
         html.Append($"<p style=\"color:#555\">{e(footer)}</p></body></html>");

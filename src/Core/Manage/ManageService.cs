@@ -50,7 +50,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
         try
         {
             var (rows, next) = await accounts.ListAccountsAsync(status, prefix, continuation, limit, MaxPagesPerRequest, ct);
-            items = rows.Select(ManagedAccountView.From).ToList();
+            items = rows.Select(a => ManagedAccountView.From(a, log)).ToList();
             continuation = next;
         }
         catch (ArgumentException)
@@ -65,7 +65,7 @@ public sealed class ManageService(AccountsTable accounts, DueTable due, Identifi
     {
         if (!IsAccountId(id)) return InvalidId;
         var account = await accounts.GetAsync(id, ct);
-        return account is null ? Errors.NotFound : ManagedAccountView.From(account);
+        return account is null ? Errors.NotFound : ManagedAccountView.From(account, log);
     }
 
     public async Task<Result<ManagedAccountView>> UpdateAsync(string callerId, string id, ManageUpdate update, ClientInfo client, CancellationToken ct = default)

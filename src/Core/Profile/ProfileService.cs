@@ -7,7 +7,7 @@ namespace AccountFunctions.Core.Profile;
 /// <summary>
 /// PATCH /api/me: only the fields present change; a field sent as null is cleared. Names up to
 /// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
-/// object of at most 4 KiB. Everything is checked before anything is written.
+/// object within <see cref="Preferences"/>' limits. Everything is checked before anything is written.
 /// </summary>
 public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher, RateLimiter limiter, LoginThrottleOptions lockout,
     AccountDeletion deletion, TimeProvider time)
@@ -36,7 +36,7 @@ public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher
     public const int BioLength = 1000;
     public const int LocationLength = 200;
     public const int UrlLength = 2048;
-    public const int PreferencesBytes = 4096;
+    public const int PreferencesBytes = Preferences.MaxBytes;
 
     public async Task<Result<AccountView>> UpdateAsync(string accountId, Dictionary<string, JsonElement> patch, CancellationToken ct = default)
     {
@@ -65,7 +65,7 @@ public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher
                     if (value.ValueKind == JsonValueKind.Null) { changes.Add(a => a.PreferencesJson = null); break; }
                     if (value.ValueKind != JsonValueKind.Object) { errors[name] = ["Must be a JSON object or null."]; break; }
                     var json = value.GetRawText();
-                    if (System.Text.Encoding.UTF8.GetByteCount(json) > PreferencesBytes) errors[name] = [$"At most {PreferencesBytes} bytes."];
+                    if (Preferences.Check(json) is { } problem) errors[name] = [problem];
                     else changes.Add(a => a.PreferencesJson = json);
                     break;
                 default:

@@ -40,6 +40,12 @@ public static class Json
         {
             return Errors.Validation(path.TrimStart('$', '.'), "This field has the wrong type.");
         }
+        catch (JsonException e) when (e.Path is { Length: > 2 } path && IsTooDeep(e))
+        {
+            // Named by the top-level field, as the flows' own nesting limits are (preferences).
+            var field = path.TrimStart('$', '.').Split('.', '[')[0];
+            return Errors.Validation(field.Length > 0 ? field : "$", "Nested too deeply.");
+        }
         catch (JsonException)
         {
             return Errors.MalformedJson;
@@ -66,6 +72,9 @@ public static class Json
         }
         return tooLarge ? null : buffer.ToArray();
     }
+
+    private static bool IsTooDeep(JsonException e) =>
+        e.Message.Contains("maximum configured depth", StringComparison.Ordinal);
 
     private static bool IsTypeError(JsonException e) =>
         e.InnerException is InvalidOperationException || e.Message.Contains("could not be converted", StringComparison.Ordinal);

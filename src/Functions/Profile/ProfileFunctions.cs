@@ -7,18 +7,19 @@ using AccountFunctions.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 
 namespace AccountFunctions.Functions.Profile;
 
 /// <summary>The caller's own account: read, edit, delete.</summary>
-public sealed class ProfileFunctions(ProfileService profiles)
+public sealed class ProfileFunctions(ProfileService profiles, ILogger<ProfileFunctions> log)
 {
     public sealed record DeleteMeRequest(string? CurrentPassword);
 
     // The account was read with the session by [RequireCaller]: one storage call in all.
     [Function("GetMe"), RequireCaller]
     public Results<JsonHttpResult<JsonObject>, ProblemResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/me")] HttpRequest req) =>
-        req.HttpContext.Caller().Account is { } account ? Answers.Ok(MeView(account)) : Errors.Unauthorized.ToProblem();
+        req.HttpContext.Caller().Account is { } account ? Answers.Ok(MeView(account, log)) : Errors.Unauthorized.ToProblem();
 
     [Function("UpdateMe"), RequireCaller]
     public async Task<Results<JsonHttpResult<AccountView>, ProblemResult>> Update([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/me")] HttpRequest req)
@@ -38,9 +39,9 @@ public sealed class ProfileFunctions(ProfileService profiles)
     }
 
     /// <summary>GET /api/me's Account plus <c>externalLogins: [{provider, linkedAt}]</c> (beyond the contract).</summary>
-    public static JsonObject MeView(Account account)
+    public static JsonObject MeView(Account account, ILogger? log = null)
     {
-        var view = JsonSerializer.SerializeToNode(AccountView.From(account), Json.Options)!.AsObject();
+        var view = JsonSerializer.SerializeToNode(AccountView.From(account, log), Json.Options)!.AsObject();
         view["externalLogins"] = JsonSerializer.SerializeToNode(ExternalLinks.View(account), Json.Options);
         return view;
     }
