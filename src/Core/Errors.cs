@@ -40,6 +40,7 @@ public static class Errors
     public static readonly Error InvalidCode = new("invalid_code", 400, "The code is wrong, expired or was already used.");
     public static readonly Error MfaAlreadyEnabled = new("mfa_already_enabled", 409, "Two-factor authentication is already on; turn it off before setting it up again.");
     public static readonly Error MfaSetupRequired = new("mfa_setup_required", 409, "Start the two-factor setup first (POST /api/me/mfa/totp).");
+    public static readonly Error CrossSiteRequest = new("cross_site_request", 403, "This request must come from this app's own pages (same origin).");
     public static readonly Error StorageUnavailable = new("storage_unavailable", 503, "Storage is unavailable; try again shortly.");
     public static Error TooManyRequests(TimeSpan retryAfter) =>
         new("too_many_requests", 429, "Too many requests; try again later.") { RetryAfter = retryAfter };

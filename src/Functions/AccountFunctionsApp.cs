@@ -31,6 +31,7 @@ public static class AccountFunctionsApp
         // After configure: middleware a test or the bench adds runs around the edge.
         builder.UseMiddleware<EdgeMiddleware>();
         builder.Services.AddCore(builder.Configuration);
+        builder.Services.AddSingleton<SameOrigin>();
         if (Assembly.GetEntryAssembly() != typeof(AccountFunctionsApp).Assembly) AddGeneratedStartup(builder);
         return builder.Build();
     }

@@ -30,7 +30,7 @@ public sealed class FunctionPolicyTests
         ("Logout", "POST api/logout", "Anonymous", "none"),
         ("ListSessions", "GET api/me/sessions", "Anonymous", "caller"),
         ("EndSession", "DELETE api/me/sessions/{id}", "Anonymous", "caller"),
-        ("Jwks", "GET api/.well-known/jwks.json", "Anonymous", "none"),
+        ("Jwks", "GET api/.well-known/jwks.json", "Anonymous", "cache public, max-age=300"),
         ("ForgotPassword", "POST api/password/forgot", "Anonymous", "limit Forgot, floor"),
         ("ResetPassword", "POST api/password/reset", "Anonymous", "limit CodeEntry"),
         ("ChangePassword", "POST api/me/password", "Anonymous", "caller"),
@@ -58,8 +58,8 @@ public sealed class FunctionPolicyTests
         ("ListAudit", "GET api/manage/audit", "Function", "admin"),
         ("CreateInvite", "POST api/manage/invites", "Function", "admin"),
         ("Health", "GET api/health", "Anonymous", "none"),
-        ("OpenApi", "GET api/openapi.json", "Anonymous", "none"),
-        ("Pages", "GET account/{*rest}", "Anonymous", "none"),
+        ("OpenApi", "GET api/openapi.json", "Anonymous", "cache public, max-age=300"),
+        ("Pages", "GET account/{*rest}", "Anonymous", "cache no-cache"),
         ("ZzUnknownApiRoute", "GET,POST,PUT,PATCH,DELETE,OPTIONS api/{*rest}", "Anonymous", "none"),
         ("SendEmail", "queueTrigger %EmailOutboxQueue%", "", "none"),
         ("LockoutSweep", "timerTrigger %LockoutSweepSchedule%", "", "none"),
@@ -72,6 +72,7 @@ public sealed class FunctionPolicyTests
         if (p.RequireAdmin) parts.Add("admin");
         else if (p.RequireCaller) parts.Add("caller");
         if (p.TimingFloor) parts.Add("floor");
+        if (p.CacheControl is { } cache) parts.Add($"cache {cache}");
         return parts.Count == 0 ? "none" : string.Join(", ", parts);
     }
 
@@ -127,10 +128,29 @@ public sealed class FunctionPolicyTests
     }
 
     [Fact]
+    public void ACacheableAnswerThatNeedsACallerStopsTheStart()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => FunctionPolicies.Resolve([typeof(CachedPrivately)]));
+        Assert.Contains("Function 'Mine'", e.Message);
+        Assert.Contains("is [Cacheable] but needs a caller", e.Message);
+        Assert.Contains("Function 'Nothing' (", e.Message);
+        Assert.Contains("is [Cacheable] without a caching directive", e.Message);
+    }
+
+    [Fact]
     public void AFunctionTheStartDidNotResolveIsRefusedNotLetThrough()
     {
         var policies = FunctionPolicies.Resolve(typeof(AccountFunctionsApp).Assembly);
         Assert.Throws<InvalidOperationException>(() => policies.For("NoSuchFunction"));
+    }
+
+    private sealed class CachedPrivately
+    {
+        [Function("Mine"), RequireCaller, Cacheable("private, max-age=60")]
+        public void Mine([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest req) { }
+
+        [Function("Nothing"), Cacheable("no-store")]
+        public void Nothing([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest req) { }
     }
 
     private sealed class UnknownGroup

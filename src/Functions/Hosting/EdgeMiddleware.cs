@@ -15,7 +15,8 @@ namespace AccountFunctions.Functions.Hosting;
 /// <summary>
 /// The request edge, as worker middleware around every function: a log scope with the invocation
 /// id (and for HTTP a correlation id, echoed, and one closing line: method, path without the query
-/// string, which can hold a link's token, status, duration); the policies the function's method
+/// string, which can hold a link's token, status, duration); <c>Cache-Control: no-store</c> on every
+/// answer but those of <see cref="CacheableAttribute"/> functions; the policies the function's method
 /// declares (<see cref="FunctionPolicy"/>); and problem+json for every exception of an HTTP
 /// function: storage failures 503, anything else a bug (500, logged, no details out). A non-HTTP
 /// function's exception is rethrown so the host retries (and finally poisons a queue message).
@@ -40,6 +41,9 @@ public sealed partial class EdgeMiddleware(ILoggerFactory loggers, FunctionPolic
 
         var correlation = CorrelationId(http.Request.Headers[CorrelationHeader].FirstOrDefault());
         http.Response.Headers[CorrelationHeader] = correlation;
+        // Before anything can answer, so that every answer has it, a refusal or an error too.
+        http.Response.Headers.CacheControl = FunctionPolicy.NoStore;
+        http.Response.Headers.Pragma = "no-cache"; // for HTTP/1.0 caches
         scope["CorrelationId"] = correlation;
         var started = Stopwatch.GetTimestamp();
         http.Response.OnCompleted(() =>
@@ -53,12 +57,24 @@ public sealed partial class EdgeMiddleware(ILoggerFactory loggers, FunctionPolic
         {
             try
             {
-                var refused = await ApplyPoliciesAsync(context, http, policies.For(context.FunctionDefinition.Name), next);
+                var policy = policies.For(context.FunctionDefinition.Name);
+                if (policy.CacheControl is { } cacheable)
+                {
+                    http.Response.Headers.CacheControl = cacheable;
+                    http.Response.Headers.Remove("Pragma");
+                }
+                var refused = await ApplyPoliciesAsync(context, http, policy, next);
                 if (refused is not null) context.GetInvocationResult().Value = refused;
             }
             catch (Exception e)
             {
                 var error = Classify(e, http);
+                if (!http.Response.HasStarted)
+                {
+                    // A failure is no public document, whatever the function's answers are.
+                    http.Response.Headers.CacheControl = FunctionPolicy.NoStore;
+                    http.Response.Headers.Pragma = "no-cache";
+                }
                 if (error.Status >= 500) _errors.LogError(e, "Request {Method} {Path} failed", http.Request.Method, http.Request.Path.Value);
                 context.GetInvocationResult().Value = error.ToProblem();
             }

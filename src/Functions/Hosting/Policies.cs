@@ -8,7 +8,8 @@ namespace AccountFunctions.Functions.Hosting;
 
 /// <summary>
 /// What a request needs before and after its function runs, declared on the function method and
-/// applied by <see cref="EdgeMiddleware"/> (in this order: per-IP limit, caller, admin, timing floor).
+/// applied by <see cref="EdgeMiddleware"/> (in this order: caching headers, per-IP limit, caller,
+/// admin, timing floor).
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class ClientLimitAttribute(ClientLimitGroup group) : Attribute
@@ -36,10 +37,26 @@ public sealed class RequireAdminAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class TimingFloorAttribute : Attribute;
 
+/// <summary>
+/// The function's answers are public documents that may be cached: the edge sends
+/// <see cref="CacheControl"/> instead of its default, <c>Cache-Control: no-store</c> (with
+/// <c>Pragma: no-cache</c>), which every other answer carries, whatever its outcome: any of them may
+/// hold a token, a secret or personal data. The function may still set its own per answer (the
+/// pages do). Not allowed on a function that needs a caller: an authenticated answer is never public.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class CacheableAttribute(string cacheControl) : Attribute
+{
+    public string CacheControl { get; } = cacheControl;
+}
+
 /// <summary>The policies of one function.</summary>
-public sealed record FunctionPolicy(ClientLimitGroup? ClientLimit, bool RequireCaller, bool RequireAdmin, bool TimingFloor)
+public sealed record FunctionPolicy(ClientLimitGroup? ClientLimit, bool RequireCaller, bool RequireAdmin, bool TimingFloor, string? CacheControl = null)
 {
     public static readonly FunctionPolicy None = new(null, false, false, false);
+
+    /// <summary>What every answer of a function that is not <see cref="CacheableAttribute"/> carries.</summary>
+    public const string NoStore = "no-store";
 }
 
 /// <summary>
@@ -75,7 +92,8 @@ public sealed class FunctionPolicies
             var limit = method.GetCustomAttribute<ClientLimitAttribute>();
             bool caller = method.IsDefined(typeof(RequireCallerAttribute)), admin = method.IsDefined(typeof(RequireAdminAttribute)),
                 floor = method.IsDefined(typeof(TimingFloorAttribute));
-            var declaresPolicy = limit is not null || caller || admin || floor;
+            var cacheable = method.GetCustomAttribute<CacheableAttribute>();
+            var declaresPolicy = limit is not null || caller || admin || floor || cacheable is not null;
             if (method.GetCustomAttribute<FunctionAttribute>() is not { } function)
             {
                 if (declaresPolicy) problems.Add($"{where} declares a policy but is not a [Function].");
@@ -88,7 +106,11 @@ public sealed class FunctionPolicies
                 try { limits.For(limit.Group); }
                 catch (ArgumentOutOfRangeException) { problems.Add($"Function '{function.Name}' ({where}) names client-limit group {(int)limit.Group}, which does not exist."); }
             }
-            if (!found.TryAdd(function.Name, new FunctionPolicy(limit?.Group, caller || admin, admin, floor)))
+            if (cacheable is not null && (caller || admin))
+                problems.Add($"Function '{function.Name}' ({where}) is [Cacheable] but needs a caller: an authenticated answer is never public.");
+            if (cacheable is { CacheControl: var cc } && (string.IsNullOrWhiteSpace(cc) || cc.Contains("no-store", StringComparison.OrdinalIgnoreCase)))
+                problems.Add($"Function '{function.Name}' ({where}) is [Cacheable] without a caching directive.");
+            if (!found.TryAdd(function.Name, new FunctionPolicy(limit?.Group, caller || admin, admin, floor, cacheable?.CacheControl)))
                 problems.Add($"Two functions are named '{function.Name}'.");
         }
         if (found.Count == 0) problems.Add($"No [Function] methods in {source ?? "the types given"}.");

@@ -1,4 +1,5 @@
 using AccountFunctions.Core.Storage;
+using AccountFunctions.Functions.Hosting;
 using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -38,7 +39,7 @@ public sealed class OperationsFunctions(StorageContext storage, ILogger<Operatio
             (System.Text.Json.JsonSerializerOptions?)null, statusCode: ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    [Function("OpenApi")]
+    [Function("OpenApi"), Cacheable("public, max-age=300")]
     public FileContentHttpResult OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi.json")] HttpRequest req) =>
         TypedResults.Bytes(Document.Value, "application/json");
 

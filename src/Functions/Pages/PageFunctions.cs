@@ -23,7 +23,8 @@ public sealed class PageFunctions
 
     private static readonly Lazy<FrozenDictionary<string, PageFile>> Files = new(() => Load(Path.Combine(AppContext.BaseDirectory, "Pages")));
 
-    [Function("Pages")]
+    // Sets its own Cache-Control per file (below); the default covers the redirect and the 404.
+    [Function("Pages"), Cacheable("no-cache")]
     public Results<RedirectHttpResult, ProblemResult, StatusCodeHttpResult, FileContentHttpResult> Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "account/{*rest}")] HttpRequest req)
     {
         var http = req.HttpContext;
