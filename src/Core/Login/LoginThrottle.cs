@@ -123,7 +123,7 @@ public sealed class LoginThrottle(IdentifierIndex identifiers, LoginThrottleOpti
     public static string AccountPartition(Account account) =>
         account.Email is { } email ? IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(email))
         : account.AccountNumber is { } number ? IdentifierIndex.NumberKey(AccountNumber.Hash(number))
-        : IdentifierIndex.NumberKey("account-" + account.Id);
+        : IdentifierIndex.NumberKey(Hashes.Sha256Hex("account:" + account.Id)); // neither (rare): no key holds the id
 
     /// <summary>
     /// Takes one try on <paramref name="row"/> at <paramref name="now"/> (a new window if the last one
