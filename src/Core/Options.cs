@@ -54,6 +54,13 @@ public sealed class SecurityOptions
     public int ResendLimit { get; set; } = 3;
     public TimeSpan ResendWindow { get; set; } = TimeSpan.FromMinutes(15);
     /// <summary>
+    /// Wrong 6-digit codes allowed per address per window, across every code sent to it (sign-in,
+    /// verification, email change): resends and repeated signups do not multiply the guesses.
+    /// Reserved before each check, given back by a right code (docs/security.md says why 10 a day).
+    /// </summary>
+    [Range(1, 1_000_000)] public int CodeTriesPerAddress { get; set; } = 10;
+    public TimeSpan CodeTriesWindow { get; set; } = TimeSpan.FromDays(1);
+    /// <summary>
     /// The least time signup, resend, forgot and sign-in by email take to answer, so an address
     /// with an account and one without answer after the same time (0 turns it off).
     /// </summary>

@@ -1,4 +1,4 @@
-using AccountFunctions.Core.Login;
+using AccountFunctions.Core.Security;
 using AccountFunctions.Core.Storage;
 using Microsoft.Extensions.Time.Testing;
 

@@ -26,7 +26,7 @@ public sealed record RevertRequest(string? Token);
 /// </summary>
 public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable accounts, DueTable due, IdentifierIndex identifiers, EmailOwners owners,
     OneTimeTokens tokens, Outbox outbox, RateLimiter limiter, PasswordHasher hasher,
-    SessionService sessions, AccountsOptions options, SecurityOptions security, LoginThrottleOptions lockout, AuditLog audit, TimeProvider time,
+    SessionService sessions, AccountsOptions options, SecurityOptions security, LoginThrottle throttle, AuditLog audit, TimeProvider time,
     ILogger<EmailChangeService> log, AccountDeletion deletion)
 {
     public const string ConfirmationSent = "confirmation_sent";
@@ -163,13 +163,8 @@ public sealed class EmailChangeService(TokensTable tokenRows, AccountsTable acco
     {
         if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
         // A stolen access token must not become a password oracle: wrong guesses are throttled per account.
-        var throttle = await limiter.PeekAsync("change-email", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
-        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
-        if (!hasher.Verify(currentPassword, account.PasswordHash))
-        {
-            await limiter.HitAsync("change-email", account.Id, int.MaxValue, lockout.Duration, ct);
-            return Errors.WrongPassword;
-        }
+        // Counted against the account's login throttle, reserved before the check (issue 23).
+        if (await throttle.CheckCurrentPasswordAsync(account, currentPassword, hasher, ct) is { } refused) return refused;
         return "ok";
     }
 

@@ -44,15 +44,19 @@ public sealed class LoginService(AccountsTable accounts, IdentifierIndex identif
         var claimsQuery = isNumber ? null : identifiers.ListClaimsAsync(EmailAddress.Hash(identifier), 1, ct);
         var (owner, throttleRow) = await throttle.ReadAsync(partition, ct);
         var claims = claimsQuery is null ? null : await claimsQuery;
-        if (throttle.Blocked(throttleRow) is { } wait) return Errors.TooManyRequests(wait);
+        // The try is counted before the password is checked (issue 23): of requests in flight
+        // together at most the limit are checked; a right password gives its try back.
+        var reservation = await throttle.ReserveAsync(partition, throttleRow, ct);
+        if (!reservation.Reserved) return Errors.TooManyRequests(reservation.RetryAfter);
         var account = await FindAsync(identifier, owner, claims?.FirstOrDefault(), ct);
         if (account?.PasswordHash is null || !hasher.Verify(request.Password!, account.PasswordHash))
         {
             if (account?.PasswordHash is null) hasher.VerifyDummy(request.Password!);
             else log.LogInformation("Failed login for account {AccountId}", account.Id);
-            await FailedAsync(partition, throttleRow, account, client, ct);
+            await FailedAsync(reservation, account, client, ct);
             return Errors.InvalidCredentials;
         }
+        await throttle.GiveBackAsync(reservation, ct);
         var verified = account.PasswordHash;
         var password = request.Password!;
 
@@ -86,14 +90,14 @@ public sealed class LoginService(AccountsTable accounts, IdentifierIndex identif
         : IdentifierIndex.EmailOwnerKey(EmailAddress.Hash(identifier));
 
     /// <summary>
-    /// Counts a failed login, and audits it beside the count: for an identifier that belongs to an
+    /// Confirms a failed login's reserved try (the try that reaches the limit starts the block), and audits it beside the count: for an identifier that belongs to an
     /// account the real event, for one that does not the same two inserts into a placeholder row
     /// (AuditLog.DecoyAsync), so both take the same calls and the same time; likewise for the
     /// failure that starts a block.
     /// </summary>
-    private async Task FailedAsync(string partition, ThrottleRow? throttleRow, Account? account, ClientInfo client, CancellationToken ct)
+    private async Task FailedAsync(ThrottleReservation reservation, Account? account, ClientInfo client, CancellationToken ct)
     {
-        var count = throttle.RecordFailureAsync(partition, throttleRow, ct);
+        var count = throttle.ConfirmFailureAsync(reservation, ct);
         await Task.WhenAll(count, account is null ? audit.DecoyAsync()
             : audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCredentials.Code))));
         if (!await count) return;

@@ -16,7 +16,8 @@ public sealed record MfaLoginRequest(string? MfaToken, string? Code, string? Rec
 /// email sign-in, on an account with MFA on gets an mfaToken instead of a session
 /// (<see cref="MfaChallengeIssuer"/>). Completing it: every try first inserts a
 /// <c>try-{n}</c> row (n ≤ 5, so at most five codes are checked per token even under parallel
-/// requests), wrong codes also count per account (RateLimiter "mfa"), then the token is consumed
+/// requests), every try also takes one of the account's tries (RateLimiter "mfa", reserved before
+/// the check and given back by a right code), then the token is consumed
 /// (marker insert) before the code is (TOTP step marker or recovery-code marker), and the
 /// session commits with the account's new TotpLastStep in one transaction with the ETag.
 /// </summary>
@@ -42,18 +43,29 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         var (tries, consumed) = await tokenRows.CountTriesAsync(tokenId, ct);
         if (consumed) return Errors.InvalidToken;
 
-        var throttle = await limiter.PeekAsync(Limit, row.AccountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        // The per-account try is taken before the code is checked (issue 23), so tries of many
+        // tokens in flight together cannot all pass; one not spent on a check is given back.
+        var throttle = await limiter.ReserveAsync(Limit, row.AccountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
         if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
         var attempt = await ReserveTryAsync(tokenId, tries + 1, ct);
         if (attempt is null)
         {
+            await limiter.ReleaseAsync(throttle, ct);
             await tokenRows.RemoveMfaTokenAsync(tokenId, ct);
             return Errors.InvalidToken;
         }
 
         var account = await accounts.GetAsync(row.AccountId, ct);
-        if (account is null || !account.MfaEnabled) return Errors.InvalidToken; // gone, or MFA turned off meanwhile: sign in again
-        if (account.StatusError() is { } refused) return refused;
+        if (account is null || !account.MfaEnabled) // gone, or MFA turned off meanwhile: sign in again
+        {
+            await limiter.ReleaseAsync(throttle, ct);
+            return Errors.InvalidToken;
+        }
+        if (account.StatusError() is { } refused)
+        {
+            await limiter.ReleaseAsync(throttle, ct);
+            return refused;
+        }
 
         long? step = null;
         RecoveryCodeRow? recoveryRow = null;
@@ -61,13 +73,13 @@ public sealed class MfaChallenges(TokensTable tokenRows, AccountsTable accounts,
         else recoveryRow = await recovery.FindAsync(account, request.RecoveryCode!, ct);
         if (step is null && recoveryRow is null)
         {
-            await limiter.HitAsync(Limit, account.Id, int.MaxValue, lockout.Duration, ct);
             if (attempt >= Tries) await tokenRows.RemoveMfaTokenAsync(tokenId, ct);
             log.LogInformation("Wrong second factor for account {AccountId} (try {Try})", account.Id, attempt);
             await audit.RecordAsync(AuditEvent.LoginFailed, account.Id, client.IpAddress, AuditLog.Detail(("reason", Errors.InvalidCode.Code)));
             return Errors.InvalidCode;
         }
 
+        await limiter.ReleaseAsync(throttle, ct); // a right code does not count against the account
         // The token first (a racer with the same token loses here), then the code (a racer with
         // another token but the same code loses there), then the session.
         if (!await tokenRows.TryConsumeAsync(row, MfaTokenRow.Row, ct)) return Errors.InvalidToken;

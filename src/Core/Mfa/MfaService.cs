@@ -22,7 +22,7 @@ public sealed record DisableTotpRequest(string? CurrentPassword, string? Code);
 /// kept either way.
 /// </summary>
 public sealed class MfaService(AccountsTable accounts, TotpCodes totp, RecoveryCodes recovery, PasswordHasher hasher,
-    RateLimiter limiter, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
+    RateLimiter limiter, LoginThrottle throttle, LoginThrottleOptions lockout, MfaOptions options, AuditLog audit, TimeProvider time, ILogger<MfaService> log)
 {
     public async Task<Result<TotpSetup>> StartAsync(Caller caller, CancellationToken ct = default)
     {
@@ -56,15 +56,13 @@ public sealed class MfaService(AccountsTable accounts, TotpCodes totp, RecoveryC
         if (account.MfaEnabled) return Errors.MfaAlreadyEnabled;
         if (account.TotpPendingSecret is not { } pending) return Errors.MfaSetupRequired;
 
-        var throttle = await limiter.PeekAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
-        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+        // Reserved before the check (issue 23), given back by a right code.
+        var tries = await limiter.ReserveAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+        if (!tries.Allowed) return Errors.TooManyRequests(tries.RetryAfter);
         var pendingSecret = await totp.TryDecryptAsync(account.Id, pending);
         var step = pendingSecret is null ? null : TotpCodes.Match(pendingSecret, request.Code, time.GetUtcNow());
-        if (step is null)
-        {
-            await limiter.HitAsync(MfaChallenges.Limit, account.Id, int.MaxValue, lockout.Duration, ct);
-            return Errors.InvalidCode;
-        }
+        if (step is null) return Errors.InvalidCode;
+        await limiter.ReleaseAsync(tries, ct);
         // Two confirmations racing with one code: one claims the step, the other is refused.
         if (!await totp.ClaimStepAsync(account.Id, step.Value, ct)) return Errors.InvalidCode;
 
@@ -109,27 +107,19 @@ public sealed class MfaService(AccountsTable accounts, TotpCodes totp, RecoveryC
         if (account.PasswordHash is not null)
         {
             if (string.IsNullOrEmpty(request.CurrentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
-            var throttle = await limiter.PeekAsync("mfa-password", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
-            if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
-            if (!hasher.Verify(request.CurrentPassword, account.PasswordHash))
-            {
-                await limiter.HitAsync("mfa-password", account.Id, int.MaxValue, lockout.Duration, ct);
-                return Errors.WrongPassword;
-            }
+            // Counted against the account's login throttle, reserved before the check (issue 23).
+            if (await throttle.CheckCurrentPasswordAsync(account, request.CurrentPassword, hasher, ct) is { } refused) return refused;
         }
         else if (account.MfaEnabled)
         {
             // No password to confirm with: a current authenticator code instead (an extension of the contract).
             if (request.Code is null) return Errors.Validation("code", "This account has no password: send a current code from the authenticator app.");
             if (!TotpCodes.IsWellFormed(request.Code)) return Errors.Validation("code", "The code is 6 digits.");
-            var throttle = await limiter.PeekAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
-            if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+            var tries = await limiter.ReserveAsync(MfaChallenges.Limit, account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
+            if (!tries.Allowed) return Errors.TooManyRequests(tries.RetryAfter);
             var step = await totp.MatchActiveAsync(account, request.Code);
-            if (step is null || !await totp.ClaimStepAsync(account.Id, step.Value, ct))
-            {
-                await limiter.HitAsync(MfaChallenges.Limit, account.Id, int.MaxValue, lockout.Duration, ct);
-                return Errors.InvalidCode;
-            }
+            if (step is null || !await totp.ClaimStepAsync(account.Id, step.Value, ct)) return Errors.InvalidCode;
+            await limiter.ReleaseAsync(tries, ct);
         }
 
         Result<bool> result = true;

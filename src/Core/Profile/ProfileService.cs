@@ -9,26 +9,21 @@ namespace AccountFunctions.Core.Profile;
 /// 100 characters, bio 1000, location 200, avatarUrl an absolute https URL, preferences a JSON
 /// object within <see cref="Preferences"/>' limits. Everything is checked before anything is written.
 /// </summary>
-public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher, RateLimiter limiter, LoginThrottleOptions lockout,
+public sealed class ProfileService(AccountsTable accounts, PasswordHasher hasher, LoginThrottle throttle,
     AccountDeletion deletion, TimeProvider time)
 {
     /// <summary>
     /// DELETE /api/me: the current password confirms it (wrong tries are throttled per account like
-    /// logins), then the account and everything stored for it go. An account without a password
+    /// logins, against the same throttle), then the account and everything stored for it go. An account without a password
     /// sets one through forgot/reset first.
     /// </summary>
     public async Task<Result<bool>> DeleteAsync(string accountId, string? currentPassword, CancellationToken ct = default)
     {
         if (string.IsNullOrEmpty(currentPassword)) return Errors.Validation("currentPassword", "The current password is required.");
-        var throttle = await limiter.PeekAsync("delete-me", accountId, lockout.MaxFailedAttempts, lockout.Duration, ct);
-        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
         var account = await accounts.GetAsync(accountId, ct);
         if (account is null) return Errors.Unauthorized;
-        if (!hasher.Verify(currentPassword, account.PasswordHash))
-        {
-            await limiter.HitAsync("delete-me", accountId, int.MaxValue, lockout.Duration, ct);
-            return Errors.WrongPassword;
-        }
+        // Counted against the account's login throttle, reserved before the check (issue 23).
+        if (await throttle.CheckCurrentPasswordAsync(account, currentPassword, hasher, ct) is { } refused) return refused;
         await deletion.DeleteAsync(accountId, null, null, ct);
         return true;
     }

@@ -24,7 +24,7 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// </summary>
 public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRows, EmailOwners owners, OneTimeTokens tokens, GrantMail grants, Outbox outbox,
     RateLimiter limiter, PasswordHasher hasher, SessionService sessions, AccountsOptions options, SecurityOptions security,
-    LoginThrottleOptions lockout, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
+    LoginThrottle throttle, AuditLog audit, TimeProvider time, ILogger<RecoveryService> log)
 {
     public const string Accepted = "accepted";
 
@@ -115,15 +115,9 @@ public sealed class RecoveryService(AccountsTable accounts, TokensTable tokenRow
         if (NewPasswordError(request.NewPassword, account.Email) is { } weak) return weak;
 
         // A stolen access token must not become a password oracle: wrong guesses are throttled.
-        var throttle = await limiter.PeekAsync("change-password", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
-        if (!throttle.Allowed) return Errors.TooManyRequests(throttle.RetryAfter);
+        // It counts against the account's login throttle like a login, reserved before the check (issue 23).
         var verified = account.PasswordHash;
-        if (verified is null) hasher.VerifyDummy(request.CurrentPassword);
-        if (verified is null || !hasher.Verify(request.CurrentPassword, verified))
-        {
-            await limiter.HitAsync("change-password", account.Id, lockout.MaxFailedAttempts, lockout.Duration, ct);
-            return Errors.WrongPassword;
-        }
+        if (await throttle.CheckCurrentPasswordAsync(account, request.CurrentPassword, hasher, ct) is { } refused) return refused;
 
         var passwordHash = hasher.Hash(request.NewPassword);
         Error? stopped = null;

@@ -28,9 +28,12 @@ public sealed record Redeemed(string AccountId, string Grant, string Subject);
 /// checks it in constant time, then consumes it (TableResults.TryConsumeAsync: a marker insert) before
 /// the caller's side effect, so of any number of racers exactly one wins.
 /// </summary>
-public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts, TokenKeys keys, TimeProvider time)
+public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts, TokenKeys keys, RateLimiter limiter, SecurityOptions security,
+    TimeProvider time)
 {
     public const int CodeAttempts = 5;
+    /// <summary>The per-address limit of wrong codes across codes (RateLimiter, SecurityOptions.CodeTriesPerAddress).</summary>
+    public const string CodeTriesLimit = "code-tries";
 
     /// <summary>Writes a link row and (re)places the account's code for this purpose and subject.</summary>
     public async Task<Grant> IssueAsync(string purpose, string accountId, string subject, TimeSpan lifetime, CancellationToken ct = default)
@@ -158,60 +161,61 @@ public sealed class OneTimeTokens(TokensTable tokenRows, AccountsTable accounts,
     }
 
     /// <summary>
-    /// Consumes the code matching (purpose, subject, code). A wrong code costs every live code of
-    /// that subject one try; at zero a code is dead.
+    /// Consumes the code matching (purpose, subject, code). Every try is counted before the code is
+    /// checked (issue 23), so guesses in flight together cannot outnumber the tries: first one of
+    /// the address's wrong codes for the day (across codes and purposes: resends do not multiply
+    /// the guesses), then one try of every live code of the subject; only a code whose try this
+    /// request took is compared. A right code gives the address's try back; at zero a code is dead.
+    /// Unknown addresses take the same per-address try, so they answer alike.
     /// </summary>
     public async Task<Result<CodeRow>> RedeemCodeAsync(string purpose, string subject, string? code, CancellationToken ct = default)
     {
         if (code is null || code.Length != 6 || !code.All(char.IsAsciiDigit)) return Errors.InvalidToken;
+        var perAddress = await limiter.ReserveAsync(CodeTriesLimit, subject, security.CodeTriesPerAddress, security.CodeTriesWindow, ct);
+        if (!perAddress.Allowed) return Errors.TooManyRequests(perAddress.RetryAfter);
         var rows = await tokenRows.ListCodesAsync(purpose, subject, 20, ct);
-        var presented = Encoding.ASCII.GetBytes(code);
+        var reserved = new List<CodeRow>();
         foreach (var candidate in rows)
+            if (await TakeTryAsync(candidate, ct) is { } taken) reserved.Add(taken);
+        var presented = Encoding.ASCII.GetBytes(code);
+        foreach (var row in reserved)
         {
-            var row = candidate;
-            CodeRow? consumed = null;
-            // Retry on ETag conflicts: a concurrent wrong guess changes the ETag without killing the code.
-            await Optimistic.TryRetryAsync(async _ =>
-            {
-                if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) return true;
-                var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
-                if (!CryptographicOperations.FixedTimeEquals(presented, expected)) return true;
-                if (await tokenRows.TryConsumeCodeAsync(row, ct))
-                {
-                    await tokenRows.RemoveLinkAsync(row.Grant, ct);
-                    consumed = row;
-                    return true;
-                }
-                var fresh = await tokenRows.RereadCodeAsync(row, ct);
-                if (fresh is null || fresh.Nonce != row.Nonce) return true;
-                row = fresh;
-                return false;
-            }, ct);
-            if (consumed is not null) return consumed;
+            var expected = Encoding.ASCII.GetBytes(await keys.CodeAsync(row.Nonce));
+            if (!CryptographicOperations.FixedTimeEquals(presented, expected)) continue;
+            if (!await tokenRows.TryConsumeCodeAsync(row, ct)) continue; // used already
+            await tokenRows.RemoveLinkAsync(row.Grant, ct);
+            await limiter.ReleaseAsync(perAddress, ct);
+            return row;
         }
-        foreach (var candidate in rows) await SpendAttemptAsync(candidate, ct);
+        // A code whose last try this was is dead: its row goes (as before; a racer may have replaced it).
+        foreach (var row in reserved)
+            if (row.AttemptsLeft <= 0) await tokenRows.TryDeleteAsync(row, ct);
         return Errors.InvalidToken;
     }
 
-    private async Task SpendAttemptAsync(CodeRow row, CancellationToken ct)
+    /// <summary>
+    /// Takes one try of a live code with the ETag read (racers retry with back-off); the row as
+    /// written, or null when the code is dead, expired, replaced, or could not be counted.
+    /// </summary>
+    private async Task<CodeRow?> TakeTryAsync(CodeRow row, CancellationToken ct)
     {
         var nonce = row.Nonce;
-        await Optimistic.RetryAsync(async _ =>
+        CodeRow? taken = null;
+        await Optimistic.TryRetryAsync(async _ =>
         {
-            if (row.AttemptsLeft <= 1)
+            if (row.AttemptsLeft <= 0 || time.GetUtcNow() >= row.ExpiresAt) return true;
+            row.AttemptsLeft--;
+            if (await tokenRows.TryReplaceAsync(row, ct))
             {
-                if (await tokenRows.TryDeleteAsync(row, ct)) return true;
-            }
-            else
-            {
-                row.AttemptsLeft--;
-                if (await tokenRows.TryReplaceAsync(row, ct)) return true;
+                taken = row;
+                return true;
             }
             var fresh = await tokenRows.RereadCodeAsync(row, ct);
             if (fresh is null || fresh.Nonce != nonce) return true;
             row = fresh;
             return false;
-        }, "Could not record a wrong code after repeated conflicts.", ct);
+        }, ct);
+        return taken;
     }
 
     private Task<byte[]> SecretAsync(string tokenId) => keys.MacAsync("link", tokenId);

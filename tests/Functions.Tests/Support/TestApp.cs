@@ -69,6 +69,9 @@ public sealed class TestApp : IAsyncDisposable
             ["RateLimits:MagicLink:PermitLimit"] = "100000",
             ["RateLimits:Resend:PermitLimit"] = "100000",
             ["RateLimits:CodeEntry:PermitLimit"] = "100000",
+            // Likewise the per-address cap of wrong codes across codes (10 a day): tests that send
+            // many codes to one address would meet it; CodeCapTests sets it.
+            ["Security:CodeTriesPerAddress"] = "100000",
             // The enumeration timing floor only slows tests down; TimingFloorTests turns it on.
             ["Security:EnumerationFloor"] = "00:00:00",
         };
